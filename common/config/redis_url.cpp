@@ -1,0 +1,119 @@
+#include "config/redis_url.h"
+
+#include <charconv>
+
+namespace chat::common {
+namespace {
+
+int hexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+template <typename Int>
+bool parseWhole(std::string_view s, Int& out) {
+  if (s.empty()) return false;
+  const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc() && ptr == s.data() + s.size();
+}
+
+}  // namespace
+
+std::string percentDecode(std::string_view in, bool& ok) {
+  std::string out;
+  out.reserve(in.size());
+  ok = true;
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (in[i] != '%') {
+      out += in[i];
+      continue;
+    }
+    if (i + 2 >= in.size()) {
+      ok = false;
+      return {};
+    }
+    const int hi = hexValue(in[i + 1]);
+    const int lo = hexValue(in[i + 2]);
+    if (hi < 0 || lo < 0) {
+      ok = false;
+      return {};
+    }
+    out += static_cast<char>(hi * 16 + lo);
+    i += 2;
+  }
+  return out;
+}
+
+std::string RedisEndpoint::redacted() const {
+  if (unixSocket) return "unix://" + path;
+  std::string url = tls ? "rediss://" : "redis://";
+  if (!password.empty()) url += username + ":***@";
+  url += host + ":" + std::to_string(port);
+  if (db != 0) url += "/" + std::to_string(db);
+  return url;
+}
+
+std::variant<RedisEndpoint, std::string> parseRedisUrl(std::string_view url) {
+  RedisEndpoint ep;
+  constexpr std::string_view kUnix = "unix://";
+  if (url.substr(0, kUnix.size()) == kUnix) {
+    ep.unixSocket = true;
+    ep.path = url.substr(kUnix.size());
+    if (ep.path.empty() || ep.path.front() != '/')
+      return std::string("unix:// needs an absolute socket path, as in unix:///run/redis.sock");
+    return ep;
+  }
+  std::string_view rest;
+  if (url.substr(0, 8) == "redis://") {
+    rest = url.substr(8);
+  } else if (url.substr(0, 9) == "rediss://") {
+    rest = url.substr(9);
+    ep.tls = true;
+  } else {
+    return std::string("must start with redis://, rediss:// or unix://");
+  }
+
+  if (const auto slash = rest.find('/'); slash != std::string_view::npos) {
+    const auto dbPart = rest.substr(slash + 1);
+    rest = rest.substr(0, slash);
+    if (!dbPart.empty() && (!parseWhole(dbPart, ep.db) || ep.db < 0))
+      return std::string("database must be a non-negative number");
+  }
+  if (const auto at = rest.rfind('@'); at != std::string_view::npos) {
+    const auto userinfo = rest.substr(0, at);
+    rest = rest.substr(at + 1);
+    const auto colon = userinfo.find(':');
+    bool ok = true;
+    bool ok2 = true;
+    if (colon == std::string_view::npos) {
+      ep.password = percentDecode(userinfo, ok);  // redis://password@host
+    } else {
+      ep.username = percentDecode(userinfo.substr(0, colon), ok);
+      ep.password = percentDecode(userinfo.substr(colon + 1), ok2);
+    }
+    if (!ok || !ok2) return std::string("bad %-escape in user or password");
+  }
+  std::string_view portPart;
+  if (!rest.empty() && rest.front() == '[') {  // [::1]:6379
+    const auto close = rest.find(']');
+    if (close == std::string_view::npos) return std::string("unclosed [ in host");
+    ep.host = rest.substr(1, close - 1);
+    rest = rest.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest.front() != ':') return std::string("expected :port after ]");
+      portPart = rest.substr(1);
+    }
+  } else {
+    const auto colon = rest.rfind(':');
+    ep.host = rest.substr(0, colon);
+    if (colon != std::string_view::npos) portPart = rest.substr(colon + 1);
+  }
+  if (ep.host.empty()) return std::string("missing host");
+  if (!portPart.empty() && (!parseWhole(portPart, ep.port) || ep.port == 0))
+    return std::string("port must be a number from 1 to 65535");
+  return ep;
+}
+
+}  // namespace chat::common

@@ -1,0 +1,206 @@
+#include "config/settings.h"
+
+#include <CLI/App.hpp>
+#include <CLI/Config.hpp>
+#include <CLI/Formatter.hpp>
+
+#include <charconv>
+#include <cmath>
+#include <map>
+#include <variant>
+
+#include "config/dotenv.h"
+
+namespace chat::common {
+namespace {
+
+// Applies a raw string to Settings; returns an error message or empty.
+using Apply = std::function<std::string(Settings&, const std::string&)>;
+
+struct Spec {
+  const char* env;
+  std::string defaultValue;
+  const char* help;
+  Apply apply;
+};
+
+template <typename Int>
+std::optional<Int> parseInt(const std::string& s) {
+  Int value{};
+  const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+  if (s.empty() || ec != std::errc() || ptr != s.data() + s.size()) return std::nullopt;
+  return value;
+}
+
+Apply sizeIn(std::size_t Settings::*field, std::size_t min, std::size_t max) {
+  return [=](Settings& s, const std::string& raw) -> std::string {
+    const auto v = parseInt<std::size_t>(raw);
+    if (!v || *v < min || *v > max)
+      return "must be a whole number from " + std::to_string(min) + " to " + std::to_string(max);
+    s.*field = *v;
+    return {};
+  };
+}
+
+Apply seconds(std::chrono::milliseconds Settings::*field, double min, double max) {
+  return [=](Settings& s, const std::string& raw) -> std::string {
+    double v = 0;
+    const auto [ptr, ec] = std::from_chars(raw.data(), raw.data() + raw.size(), v);
+    if (raw.empty() || ec != std::errc() || ptr != raw.data() + raw.size() || !std::isfinite(v) ||
+        v < min || v > max) {
+      return "must be a number of seconds from " + std::to_string(static_cast<int>(min)) + " to " +
+             std::to_string(static_cast<int>(max));
+    }
+    s.*field = std::chrono::milliseconds(static_cast<long long>(std::llround(v * 1000)));
+    return {};
+  };
+}
+
+std::vector<Spec> specs(const SettingsSources& src) {
+  return {
+      {"PORT", "8080", "HTTP and WebSocket port (0 picks a free one)",
+       [](Settings& s, const std::string& raw) -> std::string {
+         const auto v = parseInt<std::uint16_t>(raw);
+         if (!v) return "must be a port number from 0 to 65535";
+         s.port = *v;
+         return {};
+       }},
+      {"REDIS_URL", "redis://127.0.0.1:6379",
+       "redis://[user:password@]host:port[/db], rediss://... or unix:///path",
+       [](Settings& s, const std::string& raw) -> std::string {
+         auto parsed = parseRedisUrl(raw);
+         if (auto* err = std::get_if<std::string>(&parsed)) return *err;
+         s.redis = std::get<RedisEndpoint>(parsed);
+         s.redisUrl = raw;
+         return {};
+       }},
+      {"REDIS_PREFIX", "chat", "prefix of every Redis key and channel",
+       [](Settings& s, const std::string& raw) -> std::string {
+         if (raw.empty() || raw.size() > 64) return "must be 1-64 characters";
+         for (char c : raw) {
+           if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-' && c != '.' &&
+               c != ':')
+             return "may hold only letters, digits and _ - . :";
+         }
+         s.redisPrefix = raw;
+         return {};
+       }},
+      {"HISTORY_SIZE", "1000", "messages kept per room in Redis",
+       sizeIn(&Settings::historySize, 1, 1000000)},
+      {"HISTORY_ON_JOIN", "100", "recent messages a client gets when it joins",
+       sizeIn(&Settings::historyOnJoin, 0, 100000)},
+      {"STATIC_DIR", src.defaultStaticDir, "directory of the browser frontend",
+       [](Settings& s, const std::string& raw) -> std::string {
+         if (raw.empty()) return "must not be empty";
+         s.staticDir = raw;
+         return {};
+       }},
+      {"GATEWAY_ID", src.defaultGatewayId, "this process's name in logs and frames",
+       [](Settings& s, const std::string& raw) -> std::string {
+         if (raw.empty() || raw.size() > 64) return "must be 1-64 characters";
+         s.gatewayId = raw;
+         return {};
+       }},
+      {"LOG_LEVEL", "info", "debug, info, warn or error",
+       [](Settings& s, const std::string& raw) -> std::string {
+         static const std::map<std::string, LogLevel> levels = {{"debug", LogLevel::kDebug},
+                                                                {"info", LogLevel::kInfo},
+                                                                {"warn", LogLevel::kWarn},
+                                                                {"error", LogLevel::kError}};
+         const auto it = levels.find(raw);
+         if (it == levels.end()) return "must be debug, info, warn or error";
+         s.logLevel = it->second;
+         return {};
+       }},
+      {"MAX_FRAME_BYTES", "8192", "largest client frame accepted",
+       sizeIn(&Settings::maxFrameBytes, 256, 16 << 20)},
+      {"MAX_TEXT_LENGTH", "2000", "longest message text, in characters",
+       sizeIn(&Settings::maxTextCodePoints, 1, 1 << 20)},
+      {"MAX_QUEUE_BYTES", "1048576", "outbound bytes queued per client before it is cut off",
+       sizeIn(&Settings::maxQueueBytes, 4096, std::size_t{1} << 32)},
+      {"MAX_QUEUE_FRAMES", "1024", "outbound frames queued per client before it is cut off",
+       sizeIn(&Settings::maxQueueFrames, 1, 1 << 20)},
+      {"MAX_CONNECTIONS", "100000", "WebSocket connections per process; more get 503",
+       sizeIn(&Settings::maxConnections, 1, 10000000)},
+      {"PING_INTERVAL", "25", "seconds between pings to each client",
+       seconds(&Settings::pingInterval, 1, 3600)},
+      {"PING_TIMEOUT", "60", "seconds without an answer before a client is dropped",
+       seconds(&Settings::pingTimeout, 1, 3600)},
+      {"SHUTDOWN_TIMEOUT", "10", "seconds a SIGTERM drain may take",
+       seconds(&Settings::shutdownTimeout, 0, 3600)},
+  };
+}
+
+std::string flagName(const std::string& env) {
+  std::string flag = "--";
+  for (char c : env)
+    flag += c == '_' ? '-' : static_cast<char>(std::tolower(c));
+  return flag;
+}
+
+}  // namespace
+
+std::vector<SettingInfo> describeSettings(const SettingsSources& sources) {
+  std::vector<SettingInfo> rows;
+  for (const auto& spec : specs(sources))
+    rows.push_back({spec.env, flagName(spec.env), spec.defaultValue, spec.help});
+  return rows;
+}
+
+SettingsResult loadSettings(const SettingsSources& sources) {
+  const auto table = specs(sources);
+
+  std::map<std::string, std::string> dotEnv;
+  if (sources.dotEnvContent) {
+    auto parsed = parseDotEnv(*sources.dotEnvContent);
+    if (auto* err = std::get_if<std::string>(&parsed))
+      return {std::nullopt, 2, {}, ".env: " + *err};
+    for (auto& [k, v] : std::get<DotEnvEntries>(parsed))
+      dotEnv[k] = v;
+  }
+
+  CLI::App app{"chat-gateway: a horizontally scaled WebSocket chat gateway on Redis"};
+  app.get_formatter()->column_width(28);
+  std::vector<std::string> flagValues(table.size());
+  std::vector<CLI::Option*> options;
+  for (std::size_t i = 0; i < table.size(); ++i) {
+    const auto& spec = table[i];
+    auto* opt = app.add_option(flagName(spec.env), flagValues[i],
+                               std::string(spec.help) + " [env " + spec.env + "]");
+    opt->default_str(spec.defaultValue.empty() ? "\"\"" : spec.defaultValue);
+    options.push_back(opt);
+  }
+
+  std::vector<std::string> args(sources.args.rbegin(), sources.args.rend());  // CLI11 wants reverse
+  try {
+    app.parse(args);
+  } catch (const CLI::CallForHelp&) {
+    return {std::nullopt, 0, app.help(), {}};
+  } catch (const CLI::ParseError& e) {
+    return {std::nullopt, 2, {}, std::string("command line: ") + e.what()};
+  }
+
+  Settings settings;
+  for (std::size_t i = 0; i < table.size(); ++i) {
+    const auto& spec = table[i];
+    std::string value = spec.defaultValue;
+    std::string origin = "default";
+    if (auto it = dotEnv.find(spec.env); it != dotEnv.end()) {
+      value = it->second;
+      origin = ".env";
+    }
+    if (auto env = sources.getenv(spec.env)) {
+      value = *env;
+      origin = "environment";
+    }
+    if (options[i]->count() > 0) {
+      value = flagValues[i];
+      origin = "flag " + flagName(spec.env);
+    }
+    if (auto err = spec.apply(settings, value); !err.empty())
+      return {std::nullopt, 2, {}, std::string(spec.env) + " (" + origin + "): " + err};
+  }
+  return {std::move(settings), 0, {}, {}};
+}
+
+}  // namespace chat::common

@@ -1,0 +1,69 @@
+#pragma once
+// The gateway's configuration (PROTOCOL.md section 7): every setting comes from
+// the environment, from `.env` (never overriding the environment), or from a
+// `--flag` of the same name, which wins. One table (settings.cpp) names each
+// setting, its default and its help text, so `--help`, the parsers and the
+// README table cannot drift apart. Built once at start-up on the main thread.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/redis_url.h"
+
+namespace chat::common {
+
+enum class LogLevel { kDebug, kInfo, kWarn, kError };
+
+struct Settings {
+  std::uint16_t port = 8080;
+  RedisEndpoint redis;
+  std::string redisUrl = "redis://127.0.0.1:6379";
+  std::string redisPrefix = "chat";
+  std::size_t historySize = 1000;
+  std::size_t historyOnJoin = 100;
+  std::string staticDir;
+  std::string gatewayId;
+  LogLevel logLevel = LogLevel::kInfo;
+  std::size_t maxFrameBytes = 8192;
+  std::size_t maxTextCodePoints = 2000;
+  std::size_t maxQueueBytes = 1 << 20;
+  std::size_t maxQueueFrames = 1024;
+  std::size_t maxConnections = 100000;
+  std::chrono::milliseconds pingInterval{25000};
+  std::chrono::milliseconds pingTimeout{60000};
+  std::chrono::milliseconds shutdownTimeout{10000};
+};
+
+// Where a setting's value came from, lowest precedence first.
+struct SettingsSources {
+  std::function<std::optional<std::string>(const std::string&)> getenv;
+  std::optional<std::string> dotEnvContent;  // the `.env` file, when present
+  std::vector<std::string> args;             // argv[1..]
+  std::string defaultStaticDir;
+  std::string defaultGatewayId;
+};
+
+struct SettingsResult {
+  std::optional<Settings> settings;  // set when the gateway should run
+  int exitCode = 0;                  // otherwise: 0 after --help, 2 on a bad value
+  std::string output;                // --help text for stdout
+  std::string error;                 // one line for stderr naming the setting
+};
+
+SettingsResult loadSettings(const SettingsSources& sources);
+
+// One row per setting, for --help and documentation checks.
+struct SettingInfo {
+  std::string env;
+  std::string flag;
+  std::string defaultValue;
+  std::string help;
+};
+std::vector<SettingInfo> describeSettings(const SettingsSources& sources);
+
+}  // namespace chat::common

@@ -1,0 +1,45 @@
+#pragma once
+// Bus over Redis pub/sub on a connection of its own: a RESP2 connection in
+// subscribed mode takes no other commands. Subscribes to a control channel on
+// every connect, so `ready()` means Redis confirmed a subscription on the live
+// link. Loop thread only.
+
+#include <string>
+
+#include "bus/bus.h"
+#include "redis/redis_connection.h"
+#include "store/redis_keys.h"
+
+namespace chat::gateway {
+
+class RedisBus final : public Bus {
+ public:
+  RedisBus(uv_loop_t* loop, const common::RedisEndpoint& endpoint, std::string clientName,
+           const RedisKeys& keys);
+
+  // The listener must be set before start() and outlive the bus.
+  void start(BusListener& listener) {
+    listener_ = &listener;
+    connection_.start();
+  }
+  void stop() { connection_.stop(); }
+
+  bool subscribe(std::string_view room) override;
+  bool unsubscribe(std::string_view room) override;
+  bool ready() const override { return connection_.isUp() && controlConfirmed_; }
+  bool connected() const { return connection_.isUp(); }
+  unsigned reconnects() const { return connection_.reconnects(); }
+
+ private:
+  // hiredis calls this for every subscribe/unsubscribe confirmation and every
+  // message on the channels subscribed with it.
+  static void onPubSub(redisAsyncContext* ctx, void* reply, void* privdata);
+  void handlePubSub(const redisReply* reply);
+
+  const RedisKeys& keys_;
+  BusListener* listener_ = nullptr;
+  bool controlConfirmed_ = false;
+  RedisConnection connection_;  // last: its teardown runs callbacks that use the members above
+};
+
+}  // namespace chat::gateway

@@ -1,0 +1,31 @@
+#pragma once
+// Small, complete HTTP responses on an lws connection: a status with a text
+// body, a static file, or the refusal of a WebSocket upgrade. Loop thread only.
+
+#include <libwebsockets.h>
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace chat::gateway {
+
+// Sends status, headers and body; returns what the HTTP callback should return.
+int respondText(lws* wsi, unsigned status, std::string_view body,
+                std::string_view contentType = "text/plain; charset=utf-8");
+
+// Serves `file` (which exists) with `contentType`; completion arrives as
+// LWS_CALLBACK_HTTP_FILE_COMPLETION. Returns what the HTTP callback should return.
+int serveFile(lws* wsi, const std::string& file, std::string_view contentType);
+
+// Answers an upgrade request with `status` instead of 101. The caller then
+// returns nonzero from the filter callback and lws closes the connection.
+void refuseUpgrade(lws* wsi, unsigned status, std::string_view reason);
+
+// The value of query argument `name` of the current request, or nullopt.
+std::optional<std::string> queryArg(lws* wsi, std::string_view name);
+
+// A request header by lws token, empty when absent.
+std::string requestHeader(lws* wsi, lws_token_indexes token);
+
+}  // namespace chat::gateway

@@ -1,0 +1,80 @@
+// chat-gateway: parse the configuration, run the server on one libuv loop,
+// and exit 0 after a clean shutdown (2 on a bad setting, 1 when it cannot start).
+
+#include <unistd.h>
+#include <uv.h>
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "config/settings.h"
+#include "log/log.h"
+#include "server.h"
+
+#ifndef CHAT_DEFAULT_STATIC_DIR
+#define CHAT_DEFAULT_STATIC_DIR "frontend"
+#endif
+
+namespace {
+
+std::optional<std::string> readFile(const char* path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream content;
+  content << in.rdbuf();
+  return content.str();
+}
+
+std::string defaultGatewayId() {
+  char host[256] = "gateway";
+  gethostname(host, sizeof host - 1);
+  return std::string(host) + "-" + std::to_string(getpid());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace chat;
+  common::SettingsSources sources;
+  sources.getenv = [](const std::string& name) -> std::optional<std::string> {
+    const char* value = std::getenv(name.c_str());
+    return value != nullptr ? std::optional<std::string>(value) : std::nullopt;
+  };
+  sources.dotEnvContent = readFile(".env");
+  sources.args.assign(argv + 1, argv + argc);
+  sources.defaultStaticDir = CHAT_DEFAULT_STATIC_DIR;
+  sources.defaultGatewayId = defaultGatewayId();
+
+  auto loaded = common::loadSettings(sources);
+  if (!loaded.settings) {
+    if (!loaded.output.empty()) std::cout << loaded.output;
+    if (!loaded.error.empty()) std::cerr << "chat-gateway: " << loaded.error << "\n";
+    return loaded.exitCode;
+  }
+  gateway::Log::configure(loaded.settings->logLevel, loaded.settings->gatewayId);
+  // A peer that vanishes mid-write must not kill the process.
+  std::signal(SIGPIPE, SIG_IGN);
+
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  int status = 0;
+  {
+    gateway::Server server(&loop, std::move(*loaded.settings));
+    if (!server.start()) status = 1;
+    // Runs until the server has shut down (or, after a failed start, until
+    // what it had opened has closed).
+    uv_run(&loop, UV_RUN_DEFAULT);
+    if (status == 0) gateway::Log::info("stopped");
+  }
+  // Let the close callbacks of every handle run, then check nothing leaked.
+  uv_run(&loop, UV_RUN_DEFAULT);
+  if (uv_loop_close(&loop) != 0) {
+    gateway::Log::error("loop_not_empty");
+    if (status == 0) status = 1;
+  }
+  return status;
+}

@@ -1,0 +1,228 @@
+#include "redis/redis_connection.h"
+
+#include <hiredis/adapters/libuv.h>
+
+#include <algorithm>
+#include <random>
+
+#include "log/log.h"
+
+namespace chat::gateway {
+namespace {
+
+constexpr std::chrono::milliseconds kBackoffBase{100};
+constexpr std::chrono::milliseconds kBackoffCap{5000};
+// hiredis 0.14 has no connect timeout, and its libuv adapter ignores poll
+// errors, so a connect that never completes is cut by our own timer.
+constexpr std::chrono::milliseconds kConnectTimeout{5000};
+
+std::chrono::milliseconds backoffDelay(unsigned attempt) {
+  static std::mt19937 rng{std::random_device{}()};
+  const auto ceiling =
+      std::min(kBackoffCap.count(), kBackoffBase.count() << std::min(attempt, 10U));
+  // "Equal jitter": half fixed, half random, so retries never bunch up nor spin.
+  std::uniform_int_distribution<long> jitter(0, ceiling / 2);
+  return std::chrono::milliseconds(ceiling / 2 + jitter(rng));
+}
+
+}  // namespace
+
+RedisConnection::RedisConnection(uv_loop_t* loop, common::RedisEndpoint endpoint,
+                                 std::string clientName, Listener listener)
+    : loop_(loop),
+      endpoint_(std::move(endpoint)),
+      clientName_(std::move(clientName)),
+      listener_(std::move(listener)),
+      retryTimer_(loop),
+      connectTimeout_(loop) {}
+
+RedisConnection::~RedisConnection() {
+  stop();
+}
+
+void RedisConnection::start() {
+  if (state_ == State::kIdle) connect();
+}
+
+void RedisConnection::stop() {
+  state_ = State::kStopped;
+  retryTimer_.stop();
+  connectTimeout_.stop();
+  abandonContext();
+}
+
+void RedisConnection::abandonContext() {
+  if (ctx_ == nullptr) return;
+  redisAsyncContext* ctx = ctx_;
+  ctx_ = nullptr;
+  ctx->data = nullptr;  // callbacks below must not reach us
+  // Runs every pending reply callback with nullptr, synchronously.
+  redisAsyncFree(ctx);
+}
+
+void RedisConnection::connect() {
+  state_ = State::kConnecting;
+  redisAsyncContext* ctx = endpoint_.unixSocket
+                               ? redisAsyncConnectUnix(endpoint_.path.c_str())
+                               : redisAsyncConnect(endpoint_.host.c_str(), endpoint_.port);
+  if (ctx == nullptr || ctx->err != 0) {
+    const std::string reason = ctx != nullptr ? ctx->errstr : "out of memory";
+    if (ctx != nullptr) redisAsyncFree(ctx);
+    markDown(reason);
+    return;
+  }
+  if (redisLibuvAttach(ctx, loop_) != REDIS_OK) {
+    redisAsyncFree(ctx);
+    markDown("cannot attach to the event loop");
+    return;
+  }
+  ctx->data = this;
+  ctx_ = ctx;
+  redisAsyncSetConnectCallback(ctx, onConnect);
+  redisAsyncSetDisconnectCallback(ctx, onDisconnect);
+  connectTimeout_.once(kConnectTimeout, [this] {
+    if (state_ == State::kConnecting || state_ == State::kHandshake) {
+      abandonContext();
+      markDown("connect timed out");
+    }
+  });
+}
+
+void RedisConnection::onConnect(const redisAsyncContext* ctx, int status) {
+  auto* self = static_cast<RedisConnection*>(ctx->data);
+  if (self == nullptr) return;
+  if (status != REDIS_OK) {
+    // hiredis frees the context after this callback returns.
+    self->ctx_ = nullptr;
+    self->markDown(ctx->errstr);
+    return;
+  }
+  self->sendHandshake();
+}
+
+void RedisConnection::sendHandshake() {
+  state_ = State::kHandshake;
+  std::vector<std::vector<std::string_view>> steps;
+  if (!endpoint_.password.empty()) {
+    if (endpoint_.username.empty())
+      steps.push_back({"AUTH", endpoint_.password});
+    else
+      steps.push_back({"AUTH", endpoint_.username, endpoint_.password});
+  }
+  const std::string db = std::to_string(endpoint_.db);
+  if (endpoint_.db != 0) steps.push_back({"SELECT", db});
+  steps.push_back({"CLIENT", "SETNAME", clientName_});
+
+  auto remaining = std::make_shared<std::size_t>(steps.size());
+  auto failed = std::make_shared<bool>(false);
+  for (const auto& argv : steps) {
+    const std::string what(argv.front());
+    // Raw send: command() refuses while the handshake is under way.
+    auto* fn = new ReplyFn([this, remaining, failed, what](redisReply* reply) {
+      if (*failed) return;
+      if (reply == nullptr || reply->type == REDIS_REPLY_ERROR) {
+        *failed = true;
+        const std::string detail =
+            reply != nullptr ? std::string(reply->str, reply->len) : std::string("connection lost");
+        Log::error("redis_handshake_failed",
+                   {{"conn", clientName_}, {"step", what}, {"detail", detail}});
+        if (reply != nullptr) {
+          abandonContext();
+          markDown("handshake failed");
+        }
+        return;
+      }
+      if (--*remaining == 0) {
+        state_ = State::kUp;
+        attempt_ = 0;
+        connectTimeout_.stop();
+        Log::info("redis_up", {{"conn", clientName_}, {"url", endpoint_.redacted()}});
+        if (listener_.onUp) listener_.onUp();
+      }
+    });
+    std::vector<const char*> args;
+    std::vector<std::size_t> lens;
+    for (auto a : argv) {
+      args.push_back(a.data());
+      lens.push_back(a.size());
+    }
+    if (redisAsyncCommandArgv(ctx_, onReply, fn, static_cast<int>(args.size()), args.data(),
+                              lens.data()) != REDIS_OK) {
+      delete fn;
+    }
+  }
+}
+
+void RedisConnection::onDisconnect(const redisAsyncContext* ctx, int status) {
+  auto* self = static_cast<RedisConnection*>(ctx->data);
+  if (self == nullptr) return;
+  self->ctx_ = nullptr;  // hiredis frees it after this callback
+  self->markDown(status == REDIS_OK ? "disconnected" : ctx->errstr);
+}
+
+void RedisConnection::markDown(std::string_view reason) {
+  if (state_ == State::kStopped) return;
+  const bool wasUp = state_ == State::kUp;
+  state_ = State::kIdle;
+  connectTimeout_.stop();
+  if (wasUp || attempt_ == 0) {
+    // Log once per state change, not once per retry.
+    Log::warn("redis_down", {{"conn", clientName_}, {"reason", reason}});
+  }
+  scheduleReconnect();
+  if (listener_.onDown) listener_.onDown();
+}
+
+void RedisConnection::scheduleReconnect() {
+  const auto delay = backoffDelay(attempt_++);
+  retryTimer_.once(delay, [this] {
+    if (state_ != State::kIdle) return;
+    ++reconnects_;
+    connect();
+  });
+}
+
+bool RedisConnection::command(const std::vector<std::string_view>& argv, ReplyFn fn) {
+  if (state_ != State::kUp || ctx_ == nullptr) return false;
+  auto* held = new ReplyFn(std::move(fn));
+  if (!commandRaw(argv, onReply, held)) {
+    delete held;
+    return false;
+  }
+  return true;
+}
+
+bool RedisConnection::commandRaw(const std::vector<std::string_view>& argv, redisCallbackFn* fn,
+                                 void* privdata) {
+  if (ctx_ == nullptr) return false;
+  constexpr std::size_t kInline = 8;
+  const char* args[kInline];
+  std::size_t lens[kInline];
+  std::vector<const char*> bigArgs;
+  std::vector<std::size_t> bigLens;
+  const char** a = args;
+  std::size_t* l = lens;
+  if (argv.size() > kInline) {
+    bigArgs.resize(argv.size());
+    bigLens.resize(argv.size());
+    a = bigArgs.data();
+    l = bigLens.data();
+  }
+  for (std::size_t i = 0; i < argv.size(); ++i) {
+    a[i] = argv[i].data();
+    l[i] = argv[i].size();
+  }
+  return redisAsyncCommandArgv(ctx_, fn, privdata, static_cast<int>(argv.size()), a, l) == REDIS_OK;
+}
+
+void RedisConnection::onReply(redisAsyncContext*, void* reply, void* privdata) {
+  std::unique_ptr<ReplyFn> fn(static_cast<ReplyFn*>(privdata));
+  try {
+    (*fn)(static_cast<redisReply*>(reply));
+  } catch (const std::exception& e) {
+    // No exception may unwind through hiredis' C frames.
+    Log::error("redis_callback_failed", {{"what", e.what()}});
+  }
+}
+
+}  // namespace chat::gateway

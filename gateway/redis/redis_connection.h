@@ -1,0 +1,82 @@
+#pragma once
+// One hiredis async connection on the gateway's libuv loop, kept up for the
+// life of the process: connects, authenticates (AUTH, SELECT, CLIENT SETNAME),
+// and after any failure reconnects from a backoff timer with jitter.
+//
+// Ownership follows hiredis: once connected, the redisAsyncContext belongs to
+// hiredis and is freed after the disconnect callback, so we only hold a
+// non-owning pointer and clear it there. Every pending reply callback runs,
+// with a null reply, when the link dies; `ReplyFn`s are heap-held until then.
+// Loop thread only.
+
+#include <hiredis/async.h>
+#include <uv.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/redis_url.h"
+#include "loop/uv_handles.h"
+
+namespace chat::gateway {
+
+// Called once per command: with the reply, or with nullptr when the command
+// could not be sent or the connection died before the reply came.
+using ReplyFn = std::function<void(redisReply* reply)>;
+
+class RedisConnection {
+ public:
+  struct Listener {
+    std::function<void()> onUp;    // connected and authenticated
+    std::function<void()> onDown;  // lost (or never made); reconnect is scheduled
+  };
+
+  RedisConnection(uv_loop_t* loop, common::RedisEndpoint endpoint, std::string clientName,
+                  Listener listener);
+  ~RedisConnection();
+  RedisConnection(const RedisConnection&) = delete;
+  RedisConnection& operator=(const RedisConnection&) = delete;
+
+  void start();
+  // Disconnects for good (shutdown); no reconnect follows.
+  void stop();
+  bool isUp() const { return state_ == State::kUp; }
+
+  // Sends a command; false (and `fn` not called) when the connection is not up.
+  bool command(const std::vector<std::string_view>& argv, ReplyFn fn);
+
+  // Sends a command whose replies go to a raw hiredis callback, for SUBSCRIBE,
+  // whose callback hiredis keeps and calls for every message.
+  bool commandRaw(const std::vector<std::string_view>& argv, redisCallbackFn* fn, void* privdata);
+
+  const std::string& name() const { return clientName_; }
+  unsigned reconnects() const { return reconnects_; }
+
+ private:
+  enum class State { kIdle, kConnecting, kHandshake, kUp, kStopped };
+
+  void connect();
+  void sendHandshake();
+  void markDown(std::string_view reason);
+  void scheduleReconnect();
+  void abandonContext();
+  static void onConnect(const redisAsyncContext* ctx, int status);
+  static void onDisconnect(const redisAsyncContext* ctx, int status);
+  static void onReply(redisAsyncContext* ctx, void* reply, void* privdata);
+
+  uv_loop_t* loop_;
+  common::RedisEndpoint endpoint_;
+  std::string clientName_;
+  Listener listener_;
+  redisAsyncContext* ctx_ = nullptr;  // owned by hiredis once connected
+  State state_ = State::kIdle;
+  unsigned attempt_ = 0;
+  unsigned reconnects_ = 0;
+  Timer retryTimer_;
+  Timer connectTimeout_;
+};
+
+}  // namespace chat::gateway

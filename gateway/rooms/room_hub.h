@@ -1,0 +1,108 @@
+#pragma once
+// Rooms with local members, and the one delivery path for every message.
+//
+// Joining is "subscribe first, read history, merge by id": the first local
+// member of a room makes the hub SUBSCRIBE; once Redis confirms, one history
+// read serves every member waiting to sync (joins during a read share it), and
+// frames that arrive while the read is in flight are buffered so the joiners
+// get history, then the buffer, then live frames, each id once and in order.
+// The last member leaving schedules an UNSUBSCRIBE after a short grace period,
+// so a reconnecting user does not make the subscription flap.
+//
+// Owned by the Server; loop thread only; no locks.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "bus/bus.h"
+#include "loop/uv_handles.h"
+#include "rooms/room_member.h"
+#include "store/message_store.h"
+
+namespace chat::gateway {
+
+struct Room;
+
+// One member's place in one room. Returned by join, given back to leave.
+struct Membership {
+  RoomMember* member;
+  Room* room;
+  std::uint32_t index = 0;  // position in the room's live or syncing list
+  bool live = false;
+  std::uint64_t lastSentId = 0;  // drops frames that history already gave it
+};
+
+struct Room {
+  enum class Subscription { kNone, kSubscribing, kSubscribed, kUnsubscribing };
+
+  std::string name;
+  Subscription subscription = Subscription::kNone;
+  std::vector<Membership*> live;
+  std::vector<Membership*> syncing;
+  bool readInFlight = false;
+  // Live frames that arrived while the read was in flight, with their ids.
+  std::vector<std::pair<std::uint64_t, FramePtr>> readBuffer;
+  std::string epoch;
+  std::chrono::steady_clock::time_point emptySince;
+
+  std::size_t members() const { return live.size() + syncing.size(); }
+};
+
+struct HubStats {
+  std::uint64_t framesReceived = 0;  // room frames from the bus
+  std::uint64_t deliveries = 0;      // frames queued to members
+  std::uint64_t historyReads = 0;
+  std::uint64_t malformedFrames = 0;  // bus frames without a message header
+};
+
+class RoomHub final : public BusListener {
+ public:
+  RoomHub(uv_loop_t* loop, Bus& bus, HistorySource& history, std::size_t historyOnJoin);
+  ~RoomHub() override;
+
+  // `room` must be a valid room name. The member gets history, then live frames.
+  Membership* join(RoomMember& member, std::string_view room);
+  void leave(Membership* membership);
+
+  std::size_t roomCount() const { return rooms_.size(); }
+  // Stops the hub's timers so the loop can end; members may still leave.
+  void stop();
+  const HubStats& stats() const { return stats_; }
+
+  // BusListener
+  void onBusUp() override;
+  void onBusDown() override;
+  void onRoomSubscribed(std::string_view room) override;
+  void onRoomUnsubscribed(std::string_view room) override;
+  void onRoomFrame(std::string_view room, std::string_view frame) override;
+
+ private:
+  Room* find(std::string_view room);
+  void subscribeIfNeeded(Room& room);
+  void startHistoryRead(Room& room);
+  void finishHistoryRead(const std::string& roomName, std::optional<RecentHistory> history);
+  void deliverLive(Room& room, const FramePtr& frame, std::uint64_t id);
+  void resync(Room& room);
+  void sweepEmptyRooms();
+  void retryPendingReads();
+  static void removeAt(std::vector<Membership*>& list, std::uint32_t index);
+
+  Bus& bus_;
+  HistorySource& history_;
+  std::size_t historyOnJoin_;
+  struct NameHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, std::unique_ptr<Room>, NameHash, std::equal_to<>> rooms_;
+  HubStats stats_;
+  Timer sweepTimer_;
+  Timer retryTimer_;
+};
+
+}  // namespace chat::gateway

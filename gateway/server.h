@@ -1,0 +1,100 @@
+#pragma once
+// The gateway process: owns every part and wires them together on one libuv
+// loop. Start order: Redis links, then the WebSocket endpoint; shutdown order
+// is the reverse, after a drain (SIGTERM/SIGINT) that stops accepting, lets
+// stores in flight finish, and closes every client with 1001.
+//
+// Members are declared in dependency order and destroyed in reverse: the
+// endpoint (and with it every Connection) goes before the hub, the hub before
+// the bus and the store, those before their Redis connections. Loop thread only.
+
+#include <uv.h>
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "bus/redis_bus.h"
+#include "config/settings.h"
+#include "loop/uv_handles.h"
+#include "protocol/refusal.h"
+#include "redis/redis_connection.h"
+#include "rooms/room_hub.h"
+#include "store/message_store.h"
+#include "store/redis_keys.h"
+#include "ws/connection.h"
+#include "ws/ws_endpoint.h"
+
+namespace chat::gateway {
+
+struct ServerStats {
+  std::uint64_t connectionsOpened = 0;
+  std::uint64_t messagesReceived = 0;
+  std::uint64_t messagesStored = 0;
+  std::uint64_t storeFailures = 0;
+  std::uint64_t slowConsumers = 0;
+  std::array<std::uint64_t, common::kRefusalCount> refusals{};
+};
+
+class Server final : public EndpointHandler, public ConnectionHandler {
+ public:
+  Server(uv_loop_t* loop, common::Settings settings);
+  ~Server() override;
+
+  // Binds the port and connects to Redis; false when the port cannot be bound.
+  bool start();
+  // Begins the graceful shutdown; the loop ends once it completes.
+  void drain();
+  // Stops everything now; the loop ends once the handles have closed.
+  void teardown();
+  int port() const { return endpoint_ ? endpoint_->port() : -1; }
+  bool ready() const;
+
+  // EndpointHandler
+  int onHttp(lws* wsi, std::string_view path) override;
+  bool onUpgradeRequest(lws* wsi) override;
+  void onEstablished(lws* wsi, Session& session) override;
+  bool onReceive(Session& session, const void* data, std::size_t len) override;
+  bool onWritable(Session& session) override;
+  void onClosed(Session& session) override;
+  bool onNetworkConnection() override;
+
+  // ConnectionHandler
+  bool onClientText(Connection& connection, std::string_view text) override;
+  void onSlowConsumer(Connection& connection) override;
+
+ private:
+  void count(common::Refusal reason) { ++stats_.refusals[static_cast<std::size_t>(reason)]; }
+  Connection* findConnection(std::uint64_t id);
+  int serveStatic(lws* wsi, std::string_view path);
+  std::string readinessProblem() const;
+  void finishDrainIfIdle();
+  void closeQueued();
+
+  uv_loop_t* loop_;
+  common::Settings settings_;
+  RedisKeys keys_;
+  ConnectionLimits connectionLimits_;
+  ServerStats stats_;
+  std::uint64_t nextConnectionId_ = 1;
+  std::size_t storesInFlight_ = 0;
+  bool draining_ = false;
+
+  RedisConnection commands_;
+  MessageStore store_;
+  RedisBus bus_;
+  RoomHub hub_;
+  std::unordered_map<std::uint64_t, Connection*> connections_;
+  std::unique_ptr<WsEndpoint> endpoint_;
+  std::vector<std::uint64_t> closeQueue_;  // connections to close outside lws callbacks
+  Timer closeTimer_;
+  Timer drainTimer_;
+  SignalWatcher sigterm_;
+  SignalWatcher sigint_;
+};
+
+}  // namespace chat::gateway

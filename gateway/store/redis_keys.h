@@ -1,0 +1,45 @@
+#pragma once
+// Names of a room's Redis keys and channel (PROTOCOL.md section 6). All keys of
+// a room share the hash tag `{room}`, so a room lives in one Cluster slot.
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace chat::gateway {
+
+class RedisKeys {
+ public:
+  explicit RedisKeys(std::string prefix) : prefix_(std::move(prefix)) {}
+
+  std::string seq(std::string_view room) const { return roomKey(room) + ":seq"; }
+  std::string history(std::string_view room) const { return roomKey(room) + ":history"; }
+  std::string presence(std::string_view room) const { return roomKey(room) + ":presence"; }
+  std::string channel(std::string_view room) const { return roomKey(room); }
+  // A channel every gateway subscribes to, so the subscriber connection is
+  // always in subscribed mode and readiness can be confirmed by Redis.
+  std::string controlChannel() const { return prefix_ + ":control"; }
+
+  // The room of a room channel, or nullopt for any other channel.
+  std::optional<std::string_view> roomOfChannel(std::string_view channel) const {
+    if (channel.size() < prefix_.size() + 3 || channel.substr(0, prefix_.size()) != prefix_ ||
+        channel.substr(prefix_.size(), 2) != ":{" || channel.back() != '}')
+      return std::nullopt;
+    return channel.substr(prefix_.size() + 2, channel.size() - prefix_.size() - 3);
+  }
+
+ private:
+  std::string roomKey(std::string_view room) const {
+    std::string key;
+    key.reserve(prefix_.size() + room.size() + 3);
+    key += prefix_;
+    key += ":{";
+    key += room;
+    key += '}';
+    return key;
+  }
+
+  std::string prefix_;
+};
+
+}  // namespace chat::gateway

@@ -1,0 +1,95 @@
+#pragma once
+// One WebSocket client. lws owns the socket and its per-session memory, which
+// holds only a pointer to this object: created on ESTABLISHED, destroyed on
+// CLOSED after it has left its rooms. Frames to the client wait in a bounded
+// OutboundQueue and are written only from the writable callback, so a slow
+// reader never blocks anyone else. Loop thread only.
+
+#include <libwebsockets.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "protocol/refusal.h"
+#include "rooms/room_hub.h"
+#include "ws/outbound_queue.h"
+
+namespace chat::gateway {
+
+enum class ClientKind : std::uint8_t { kPlain, kV1 };
+
+class Connection;
+
+// What a connection hands up to the server: complete text messages.
+class ConnectionHandler {
+ public:
+  virtual ~ConnectionHandler() = default;
+  // False when the connection must close now (its close reason is set).
+  virtual bool onClientText(Connection& connection, std::string_view text) = 0;
+  virtual void onSlowConsumer(Connection& connection) = 0;
+};
+
+struct ConnectionLimits {
+  QueueLimits queue;
+  std::size_t maxFrameBytes = 8192;
+};
+
+class Connection final : public RoomMember {
+ public:
+  Connection(lws* wsi, std::uint64_t id, ClientKind kind, const ConnectionLimits& limits,
+             ConnectionHandler& handler);
+  ~Connection() override;
+
+  std::uint64_t id() const { return id_; }
+  ClientKind kind() const { return kind_; }
+  lws* wsi() const { return wsi_; }
+  std::size_t queuedBytes() const { return queue_.bytes(); }
+
+  void setMembership(Membership* m) { membership_ = m; }
+  Membership* membership() const { return membership_; }
+
+  // RoomMember
+  void deliver(const FramePtr& frame) override;
+
+  // Closes after the frames already queued (flushes nothing new), with a code
+  // and a reason of at most 123 bytes.
+  void closeSoon(common::CloseCode code, std::string_view reason);
+
+  // LWS_CALLBACK_RECEIVE. Returns false when the connection must close now
+  // (lws_close_reason has been set).
+  bool onReceive(const void* data, std::size_t len);
+
+  enum class WriteResult { kOk, kFailed, kCloseRequested };
+  // LWS_CALLBACK_SERVER_WRITEABLE. kCloseRequested: the queue has drained and
+  // a close is pending; the owner closes it outside this callback (lws 4.1 on
+  // libuv sends no close frame for a close started in WRITEABLE).
+  WriteResult onWritable();
+
+  // Sends the pending close frame and closes; call outside lws callbacks.
+  void closeNow();
+
+  // Sets the close frame and tells lws to close (the caller returns -1).
+  void setCloseReason(common::CloseCode code, std::string_view reason);
+
+ private:
+  bool refuse(common::CloseCode code, std::string_view reason);
+
+  lws* wsi_;
+  std::uint64_t id_;
+  ClientKind kind_;
+  const ConnectionLimits& limits_;
+  ConnectionHandler& handler_;
+  Membership* membership_ = nullptr;
+  OutboundQueue queue_;
+  std::string rxBuffer_;  // reassembly of a message that spans callbacks
+  struct PendingClose {
+    common::CloseCode code;
+    std::string reason;
+  };
+  std::optional<PendingClose> pendingClose_;
+  bool slow_ = false;
+};
+
+}  // namespace chat::gateway

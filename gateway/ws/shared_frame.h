@@ -1,0 +1,42 @@
+#pragma once
+// One serialized server frame, shared by every connection it is sent to.
+//
+// The payload sits behind LWS_PRE bytes of headroom that lws_write() uses as
+// scratch for the WebSocket header; the payload bytes themselves are never
+// changed, so one buffer serves any number of recipients one write at a time
+// (loop thread only). Held by shared_ptr in each connection's queue.
+
+#include <libwebsockets.h>
+
+#include <cstddef>
+#include <memory>
+#include <string_view>
+
+namespace chat::gateway {
+
+class SharedFrame {
+ public:
+  static std::shared_ptr<SharedFrame> make(std::string_view payload) {
+    return std::shared_ptr<SharedFrame>(new SharedFrame(payload));
+  }
+
+  // Writable pointer to the payload, with LWS_PRE bytes before it, for lws_write().
+  unsigned char* payload() { return storage_.get() + LWS_PRE; }
+  std::string_view view() const {
+    return {reinterpret_cast<const char*>(storage_.get() + LWS_PRE), size_};
+  }
+  std::size_t size() const { return size_; }
+
+ private:
+  explicit SharedFrame(std::string_view payload)
+      : storage_(new unsigned char[LWS_PRE + payload.size()]), size_(payload.size()) {
+    std::copy(payload.begin(), payload.end(), storage_.get() + LWS_PRE);
+  }
+
+  std::unique_ptr<unsigned char[]> storage_;
+  std::size_t size_;
+};
+
+using FramePtr = std::shared_ptr<SharedFrame>;
+
+}  // namespace chat::gateway

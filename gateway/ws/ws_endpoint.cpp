@@ -1,0 +1,120 @@
+#include "ws/ws_endpoint.h"
+
+#include <cstring>
+
+#include "log/log.h"
+
+namespace chat::gateway {
+namespace {
+
+void logFromLws(int level, const char* line) {
+  std::string_view text(line);
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r'))
+    text.remove_suffix(1);
+  if (level & LLL_ERR)
+    Log::error("lws", {{"detail", text}});
+  else if (level & LLL_WARN)
+    Log::warn("lws", {{"detail", text}});
+  else
+    Log::debug("lws", {{"detail", text}});
+}
+
+}  // namespace
+
+WsEndpoint::WsEndpoint(uv_loop_t* loop, const EndpointOptions& options, EndpointHandler& handler)
+    : handler_(handler) {
+  lws_set_log_level(LLL_ERR | LLL_WARN, logFromLws);
+
+  // lws pings a connection idle for pingInterval and drops one that has shown
+  // no sign of life for pingTimeout.
+  retryPolicy_.secs_since_valid_ping = static_cast<uint16_t>(options.pingInterval.count());
+  retryPolicy_.secs_since_valid_hangup = static_cast<uint16_t>(options.pingTimeout.count());
+
+  // protocols_[0] serves HTTP and plain WebSocket clients (no subprotocol).
+  protocols_[0].name = "chat-plain";
+  protocols_[0].callback = callback;
+  protocols_[0].per_session_data_size = sizeof(Session);
+  protocols_[0].rx_buffer_size = options.rxBufferSize;
+  // Without this lws caps each send() at the receive buffer size.
+  protocols_[0].tx_packet_size = 64 * 1024;
+
+  foreignLoops_[0] = loop;
+  lws_context_creation_info info;
+  std::memset(&info, 0, sizeof info);
+  info.port = CONTEXT_PORT_NO_LISTEN;
+  info.protocols = protocols_;
+  info.user = &handler_;
+  info.pcontext = &context_;
+  // Explicit vhosts: a failed bind then leaves a usable context to destroy,
+  // instead of one that lws is already tearing down.
+  info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_LIBUV |
+                 LWS_SERVER_OPTION_VALIDATE_UTF8 |
+                 LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE |
+                 LWS_SERVER_OPTION_UV_NO_SIGSEGV_SIGFPE_SPIN;
+  info.foreign_loops = foreignLoops_;
+  info.retry_and_idle_policy = &retryPolicy_;
+  info.timeout_secs = 10;  // handshake and HTTP transaction deadline
+
+  context_ = lws_create_context(&info);
+  if (context_ == nullptr) return;
+  info.port = options.port;
+  info.vhost_name = "default";
+  vhost_ = lws_create_vhost(context_, &info);
+}
+
+WsEndpoint::~WsEndpoint() {
+  destroy();
+  if (context_ != nullptr) lws_context_destroy(context_);
+}
+
+int WsEndpoint::port() const {
+  return vhost_ != nullptr && !destroying_ ? lws_get_vhost_listen_port(vhost_) : -1;
+}
+
+void WsEndpoint::destroy() {
+  if (context_ == nullptr || destroying_) return;
+  destroying_ = true;
+  vhost_ = nullptr;
+  lws_context_destroy(context_);
+}
+
+int WsEndpoint::callback(lws* wsi, lws_callback_reasons reason, void* user, void* in,
+                         std::size_t len) {
+  lws_context* context = lws_get_context(wsi);
+  auto* handler =
+      context != nullptr ? static_cast<EndpointHandler*>(lws_context_user(context)) : nullptr;
+  auto* session = static_cast<Session*>(user);
+  if (handler == nullptr) return lws_callback_http_dummy(wsi, reason, user, in, len);
+  // No exception may unwind through lws' C frames: it closes this connection only.
+  try {
+    switch (reason) {
+      case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+        return handler->onNetworkConnection() ? 0 : -1;
+      case LWS_CALLBACK_HTTP:
+        return handler->onHttp(wsi, std::string_view(static_cast<const char*>(in)));
+      case LWS_CALLBACK_HTTP_FILE_COMPLETION:
+        return lws_http_transaction_completed(wsi) != 0 ? -1 : 0;
+      case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+        return handler->onUpgradeRequest(wsi) ? 0 : 1;
+      case LWS_CALLBACK_ESTABLISHED:
+        session->connection = nullptr;
+        handler->onEstablished(wsi, *session);
+        return 0;
+      case LWS_CALLBACK_RECEIVE:
+        return handler->onReceive(*session, in, len) ? 0 : -1;
+      case LWS_CALLBACK_SERVER_WRITEABLE:
+        return handler->onWritable(*session) ? 0 : -1;
+      case LWS_CALLBACK_CLOSED:
+        handler->onClosed(*session);
+        return 0;
+      default:
+        return lws_callback_http_dummy(wsi, reason, user, in, len);
+    }
+  } catch (const std::exception& e) {
+    Log::error("callback_failed",
+               {{"reason", std::to_string(static_cast<int>(reason))}, {"what", e.what()}});
+    return -1;
+  }
+}
+
+}  // namespace chat::gateway

@@ -1,0 +1,78 @@
+#pragma once
+// The libwebsockets context, running on the gateway's libuv loop as a foreign
+// loop, and the one protocol callback that turns lws events into calls on an
+// `EndpointHandler`. lws owns its per-connection memory; it holds only a
+// Session, which points at our Connection once the WebSocket is established.
+// Loop thread only.
+
+#include <libwebsockets.h>
+#include <uv.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+namespace chat::gateway {
+
+class Connection;
+
+struct Session {
+  Connection* connection;
+};
+
+class EndpointHandler {
+ public:
+  virtual ~EndpointHandler() = default;
+  // A plain HTTP request; `path` excludes the query. Return as lws expects:
+  // 0 to keep the connection, -1 to close it.
+  virtual int onHttp(lws* wsi, std::string_view path) = 0;
+  // An upgrade request, before lws picks a protocol: return true to accept it.
+  // To refuse, send a status first (refuseUpgrade) and return false.
+  virtual bool onUpgradeRequest(lws* wsi) = 0;
+  virtual void onEstablished(lws* wsi, Session& session) = 0;
+  // Return false to close the connection now.
+  virtual bool onReceive(Session& session, const void* data, std::size_t len) = 0;
+  virtual bool onWritable(Session& session) = 0;
+  virtual void onClosed(Session& session) = 0;
+  // A TCP connection is about to be accepted; false drops it.
+  virtual bool onNetworkConnection() = 0;
+};
+
+struct EndpointOptions {
+  std::uint16_t port = 8080;
+  std::chrono::seconds pingInterval{25};
+  std::chrono::seconds pingTimeout{60};
+  std::size_t rxBufferSize = 1024;
+};
+
+class WsEndpoint {
+ public:
+  WsEndpoint(uv_loop_t* loop, const EndpointOptions& options, EndpointHandler& handler);
+  ~WsEndpoint();
+  WsEndpoint(const WsEndpoint&) = delete;
+  WsEndpoint& operator=(const WsEndpoint&) = delete;
+
+  // False when the port could not be bound or the libuv plugin is missing.
+  bool ok() const { return vhost_ != nullptr; }
+  // The bound port: the configured one, or the one the kernel chose for 0.
+  int port() const;
+  // Starts destroying the context: lws closes every connection and its uv
+  // handles while the loop keeps running. The destructor, called after the
+  // loop has run dry, frees what is left (lws 4.1 needs this second call on
+  // a foreign loop, and it must not come before its handles have closed).
+  void destroy();
+
+ private:
+  static int callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, std::size_t len);
+
+  EndpointHandler& handler_;
+  lws_retry_bo_t retryPolicy_{};
+  lws_protocols protocols_[2]{};
+  lws_context* context_ = nullptr;  // cleared by lws once fully freed
+  lws_vhost* vhost_ = nullptr;
+  bool destroying_ = false;
+  void* foreignLoops_[1];
+};
+
+}  // namespace chat::gateway
