@@ -32,7 +32,8 @@ std::optional<std::string> readFile(const char* path) {
 std::string defaultGatewayId() {
   char host[256] = "gateway";
   gethostname(host, sizeof host - 1);
-  return std::string(host) + "-" + std::to_string(getpid());
+  // Host names can be long; GATEWAY_ID allows 64 characters.
+  return std::string(host).substr(0, 48) + "-" + std::to_string(getpid());
 }
 
 }  // namespace

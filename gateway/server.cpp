@@ -92,7 +92,8 @@ int Server::onHttp(lws* wsi, std::string_view path) {
   }
   if (path == kWebSocketPath)
     return respondText(wsi, 400, "this is a WebSocket endpoint: send an Upgrade request\n");
-  if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0)
+  if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0 &&
+      lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) <= 0)
     return respondText(wsi, 405, "method not allowed\n");
   return serveStatic(wsi, path);
 }
@@ -257,6 +258,8 @@ void Server::finishDrainIfIdle() {
 }
 
 void Server::teardown() {
+  if (tornDown_) return;
+  tornDown_ = true;
   drainTimer_.stop();
   closeTimer_.stop();
   if (endpoint_) {

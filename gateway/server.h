@@ -83,6 +83,7 @@ class Server final : public EndpointHandler, public ConnectionHandler {
   std::uint64_t nextConnectionId_ = 1;
   std::size_t storesInFlight_ = 0;
   bool draining_ = false;
+  bool tornDown_ = false;
 
   RedisConnection commands_;
   MessageStore store_;

@@ -50,8 +50,15 @@ std::string RedisEndpoint::redacted() const {
   if (unixSocket) return "unix://" + path;
   std::string url = tls ? "rediss://" : "redis://";
   if (!password.empty()) url += username + ":***@";
-  url += host + ":" + std::to_string(port);
-  if (db != 0) url += "/" + std::to_string(db);
+  const bool ipv6 = host.find(':') != std::string::npos;
+  url += ipv6 ? "[" : "";
+  url += host;
+  url += ipv6 ? "]:" : ":";
+  url += std::to_string(port);
+  if (db != 0) {
+    url += '/';
+    url += std::to_string(db);
+  }
   return url;
 }
 

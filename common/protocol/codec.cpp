@@ -50,6 +50,9 @@ bool consumeInteger(std::string_view& in, Int& out) {
 
 PlainDecodeResult decodePlainFrame(std::string_view json, std::size_t maxTextCodePoints) {
   if (!isValidUtf8(json)) return refuse(Refusal::kInvalidUtf8, "invalid UTF-8");
+  // RapidJSON stops at a NUL; JSON never holds a raw one, so refuse it whole.
+  if (json.find('\0') != std::string_view::npos)
+    return refuse(Refusal::kInvalidJson, "invalid JSON");
   rapidjson::Document doc;
   // Iterative parsing: deeply nested input must not grow the stack.
   doc.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(json.data(),

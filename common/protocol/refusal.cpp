@@ -30,6 +30,10 @@ std::string_view refusalLabel(Refusal r) {
       return "bad_room";
     case Refusal::kUnavailable:
       return "unavailable";
+    case Refusal::kUnknownType:
+      return "unknown_type";
+    case Refusal::kBadField:
+      return "bad_field";
     case Refusal::kCount_:
       break;
   }

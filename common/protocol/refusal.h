@@ -33,6 +33,8 @@ enum class Refusal : std::uint8_t {
   kBinaryFrame,
   kBadRoom,
   kUnavailable,  // Redis down
+  kUnknownType,  // v1: `type` is none of the known frame types
+  kBadField,     // v1: a field of the right type breaks its rule (since, limit, ref, ...)
   kCount_,
 };
 

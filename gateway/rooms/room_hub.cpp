@@ -4,23 +4,15 @@
 #include "protocol/codec.h"
 
 namespace chat::gateway {
-namespace {
-
-// An empty room keeps its subscription this long, so a member that leaves and
-// comes straight back (a page reload) does not make it flap.
-constexpr std::chrono::milliseconds kUnsubscribeGrace{2000};
-constexpr std::chrono::milliseconds kSweepPeriod{1000};
-constexpr std::chrono::milliseconds kReadRetry{500};
-
-}  // namespace
-
-RoomHub::RoomHub(uv_loop_t* loop, Bus& bus, HistorySource& history, std::size_t historyOnJoin)
+RoomHub::RoomHub(uv_loop_t* loop, Bus& bus, HistorySource& history, std::size_t historyOnJoin,
+                 HubTiming timing)
     : bus_(bus),
       history_(history),
       historyOnJoin_(historyOnJoin),
+      timing_(timing),
       sweepTimer_(loop),
       retryTimer_(loop) {
-  sweepTimer_.every(kSweepPeriod, [this] { sweepEmptyRooms(); });
+  sweepTimer_.every(timing_.sweepPeriod, [this] { sweepEmptyRooms(); });
 }
 
 RoomHub::~RoomHub() {
@@ -90,7 +82,7 @@ void RoomHub::startHistoryRead(Room& room) {
       });
   if (!sent) {
     room.readInFlight = false;
-    retryTimer_.once(kReadRetry, [this] { retryPendingReads(); });
+    retryTimer_.once(timing_.readRetry, [this] { retryPendingReads(); });
   }
 }
 
@@ -99,7 +91,7 @@ void RoomHub::finishHistoryRead(const std::string& roomName, std::optional<Recen
   if (room == nullptr) return;
   room->readInFlight = false;
   if (!history) {
-    retryTimer_.once(kReadRetry, [this] { retryPendingReads(); });
+    retryTimer_.once(timing_.readRetry, [this] { retryPendingReads(); });
     return;
   }
   if (!room->epoch.empty() && room->epoch != history->epoch) {
@@ -233,8 +225,8 @@ void RoomHub::sweepEmptyRooms() {
   const auto now = std::chrono::steady_clock::now();
   for (auto it = rooms_.begin(); it != rooms_.end();) {
     Room& room = *it->second;
-    const bool idle =
-        room.members() == 0 && !room.readInFlight && now - room.emptySince >= kUnsubscribeGrace;
+    const bool idle = room.members() == 0 && !room.readInFlight &&
+                      now - room.emptySince >= timing_.unsubscribeGrace;
     if (idle && room.subscription == Room::Subscription::kSubscribed) {
       room.subscription = bus_.unsubscribe(room.name) ? Room::Subscription::kUnsubscribing
                                                       : Room::Subscription::kNone;

@@ -60,9 +60,18 @@ struct HubStats {
   std::uint64_t malformedFrames = 0;  // bus frames without a message header
 };
 
+struct HubTiming {
+  // An empty room keeps its subscription this long, so a member that leaves
+  // and comes straight back (a page reload) does not make it flap.
+  std::chrono::milliseconds unsubscribeGrace{2000};
+  std::chrono::milliseconds sweepPeriod{1000};
+  std::chrono::milliseconds readRetry{500};
+};
+
 class RoomHub final : public BusListener {
  public:
-  RoomHub(uv_loop_t* loop, Bus& bus, HistorySource& history, std::size_t historyOnJoin);
+  RoomHub(uv_loop_t* loop, Bus& bus, HistorySource& history, std::size_t historyOnJoin,
+          HubTiming timing = {});
   ~RoomHub() override;
 
   // `room` must be a valid room name. The member gets history, then live frames.
@@ -95,6 +104,7 @@ class RoomHub final : public BusListener {
   Bus& bus_;
   HistorySource& history_;
   std::size_t historyOnJoin_;
+  HubTiming timing_;
   struct NameHash {
     using is_transparent = void;
     std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }

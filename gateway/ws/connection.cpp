@@ -70,12 +70,19 @@ bool Connection::onReceive(const void* data, std::size_t len) {
 }
 
 Connection::WriteResult Connection::onWritable() {
-  if (!queue_.empty()) {
+  // Several frames per wake-up while the socket takes them: one poll cycle per
+  // burst instead of one per frame. The budget keeps one busy client from
+  // holding the loop.
+  constexpr std::size_t kBurstBytes = 64 * 1024;
+  std::size_t written = 0;
+  while (!queue_.empty()) {
     SharedFrame& frame = queue_.front();
-    const int written = lws_write(wsi_, frame.payload(), frame.size(), LWS_WRITE_TEXT);
+    if (lws_write(wsi_, frame.payload(), frame.size(), LWS_WRITE_TEXT) < 0)
+      return WriteResult::kFailed;
+    written += frame.size();
     queue_.pop();
-    if (written < 0) return WriteResult::kFailed;
-    if (!queue_.empty()) {
+    if (queue_.empty()) break;
+    if (written >= kBurstBytes || lws_send_pipe_choked(wsi_)) {
       lws_callback_on_writable(wsi_);
       return WriteResult::kOk;
     }

@@ -132,7 +132,7 @@ TEST(Utf8Test, RejectsBytesThatNeverAppear) {
 TEST(Utf8Test, RejectsLoneContinuationBytes) {
   for (unsigned c = 0x80; c <= 0xBF; ++c) {
     EXPECT_FALSE(isValidUtf8(std::string(1, static_cast<char>(c)))) << c;
-    EXPECT_FALSE(isValidUtf8("a" + std::string(1, static_cast<char>(c)) + "b")) << c;
+    EXPECT_FALSE(isValidUtf8(std::string{'a', static_cast<char>(c), 'b'})) << c;
   }
   // One continuation byte too many after a valid sequence.
   EXPECT_FALSE(isValidUtf8("\xC3\xA9\xA9"));

@@ -104,7 +104,8 @@ TEST(TrimSpaceTest, TrimsUnicodeSpaces) {
 }
 
 TEST(TrimSpaceTest, KeepsMultiByteCharactersAtTheEdges) {
-  const std::string s = " " + std::string(kEAcute) + "x" + std::string(kEmoji) + " ";
+  std::string s = " ";
+  s.append(kEAcute).append("x").append(kEmoji).append(" ");
   EXPECT_EQ(trimSpace(s), std::string(kEAcute) + "x" + std::string(kEmoji));
   EXPECT_EQ(trimSpace(kEmoji), kEmoji);
   EXPECT_EQ(trimSpace(kEAcute), kEAcute);

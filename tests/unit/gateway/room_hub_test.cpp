@@ -1,0 +1,280 @@
+// RoomHub with a fake bus and a fake history source: the join protocol
+// (subscribe, read, merge by id), shared reads, resync after a bus outage, and
+// the delayed unsubscribe.
+
+#include "rooms/room_hub.h"
+
+#include <gtest/gtest.h>
+#include <uv.h>
+
+#include <chrono>
+#include <deque>
+#include <string>
+#include <vector>
+
+#include "protocol/codec.h"
+
+namespace chat::gateway {
+namespace {
+
+class FakeBus final : public Bus {
+ public:
+  bool subscribe(std::string_view room) override {
+    if (!up) return false;
+    calls.push_back("SUBSCRIBE " + std::string(room));
+    return true;
+  }
+  bool unsubscribe(std::string_view room) override {
+    if (!up) return false;
+    calls.push_back("UNSUBSCRIBE " + std::string(room));
+    return true;
+  }
+  bool ready() const override { return up; }
+
+  bool up = true;
+  std::vector<std::string> calls;
+};
+
+class FakeHistory final : public HistorySource {
+ public:
+  bool readRecent(std::string_view room, std::size_t count, RecentFn done) override {
+    reads.push_back({std::string(room), count, std::move(done)});
+    return true;
+  }
+  struct Read {
+    std::string room;
+    std::size_t count;
+    RecentFn done;
+  };
+  std::deque<Read> reads;
+};
+
+class FakeMember final : public RoomMember {
+ public:
+  void deliver(const FramePtr& frame) override {
+    const auto header = common::parseMessageHeader(frame->view());
+    ids.push_back(header ? header->id : 0);
+  }
+  void onJoined(std::string_view) override { ++joined; }
+  std::vector<std::uint64_t> ids;
+  int joined = 0;
+};
+
+std::string frame(std::string_view room, std::uint64_t id, std::string_view epoch = "e1") {
+  return common::composeStoredFrame(room, epoch, id, 1764028800000 + static_cast<long>(id),
+                                    common::encodeMessageBody("alice", "hi"));
+}
+
+RecentHistory history(std::string_view room, std::uint64_t first, std::uint64_t last,
+                      std::string epoch = "e1") {
+  RecentHistory h;
+  h.epoch = epoch;
+  h.lastId = last;
+  for (std::uint64_t id = first; id <= last && id != 0; ++id)
+    h.frames.push_back(frame(room, id, epoch));
+  return h;
+}
+
+std::vector<std::uint64_t> range(std::uint64_t first, std::uint64_t last) {
+  std::vector<std::uint64_t> ids;
+  for (std::uint64_t id = first; id <= last; ++id)
+    ids.push_back(id);
+  return ids;
+}
+
+class RoomHubTest : public ::testing::Test {
+ protected:
+  RoomHubTest() {
+    uv_loop_init(&loop_);
+    HubTiming timing;
+    timing.unsubscribeGrace = std::chrono::milliseconds(0);
+    timing.sweepPeriod = std::chrono::milliseconds(1);
+    timing.readRetry = std::chrono::milliseconds(1);
+    hub_ = std::make_unique<RoomHub>(&loop_, bus_, history_, 100, timing);
+  }
+  ~RoomHubTest() override {
+    hub_.reset();
+    uv_run(&loop_, UV_RUN_DEFAULT);  // close callbacks
+    EXPECT_EQ(uv_loop_close(&loop_), 0);
+  }
+
+  // Runs the loop until `done` holds or two seconds pass.
+  bool runUntil(const std::function<bool()>& done) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    while (!done()) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      uv_run(&loop_, UV_RUN_ONCE);
+    }
+    return true;
+  }
+
+  void completeRead(RecentHistory h) {
+    ASSERT_FALSE(history_.reads.empty());
+    auto read = std::move(history_.reads.front());
+    history_.reads.pop_front();
+    read.done(std::move(h));
+  }
+
+  uv_loop_t loop_{};
+  FakeBus bus_;
+  FakeHistory history_;
+  std::unique_ptr<RoomHub> hub_;
+};
+
+TEST_F(RoomHubTest, FirstMemberSubscribesAndReadsHistoryOnlyAfterConfirmation) {
+  FakeMember alice, bob;
+  hub_->join(alice, "r");
+  hub_->join(bob, "r");
+  EXPECT_EQ(bus_.calls, std::vector<std::string>{"SUBSCRIBE r"});
+  EXPECT_TRUE(history_.reads.empty()) << "history must be read after SUBSCRIBE is confirmed";
+  hub_->onRoomSubscribed("r");
+  ASSERT_EQ(history_.reads.size(), 1u) << "one read serves every waiting joiner";
+  EXPECT_EQ(history_.reads.front().count, 100u);
+  completeRead(history("r", 1, 3));
+  EXPECT_EQ(alice.ids, range(1, 3));
+  EXPECT_EQ(bob.ids, range(1, 3));
+  EXPECT_EQ(alice.joined, 1);
+}
+
+TEST_F(RoomHubTest, FramesDuringTheReadAreMergedByIdWithoutGapOrDuplicate) {
+  FakeMember alice;
+  hub_->join(alice, "r");
+  hub_->onRoomSubscribed("r");
+  // Published while the read is in flight: 3 is also in history, 4 is not.
+  hub_->onRoomFrame("r", frame("r", 3));
+  hub_->onRoomFrame("r", frame("r", 4));
+  EXPECT_TRUE(alice.ids.empty()) << "nothing before history";
+  completeRead(history("r", 1, 3));
+  EXPECT_EQ(alice.ids, range(1, 4));
+  // A frame whose pub/sub copy arrives after the read reply is not repeated.
+  hub_->onRoomFrame("r", frame("r", 4));
+  hub_->onRoomFrame("r", frame("r", 5));
+  EXPECT_EQ(alice.ids, range(1, 5));
+}
+
+TEST_F(RoomHubTest, JoinerDuringAnInFlightReadSharesIt) {
+  FakeMember alice, bob;
+  hub_->join(alice, "r");
+  hub_->onRoomSubscribed("r");
+  hub_->onRoomFrame("r", frame("r", 8));
+  hub_->join(bob, "r");
+  EXPECT_EQ(history_.reads.size(), 1u);
+  completeRead(history("r", 5, 7));
+  EXPECT_EQ(alice.ids, range(5, 8));
+  EXPECT_EQ(bob.ids, range(5, 8));
+  EXPECT_EQ(hub_->stats().historyReads, 1u);
+}
+
+TEST_F(RoomHubTest, LaterJoinerOnASubscribedRoomGetsItsOwnRead) {
+  FakeMember alice, bob;
+  hub_->join(alice, "r");
+  hub_->onRoomSubscribed("r");
+  completeRead(history("r", 1, 2));
+  hub_->join(bob, "r");
+  EXPECT_EQ(bus_.calls.size(), 1u) << "already subscribed";
+  ASSERT_EQ(history_.reads.size(), 1u);
+  hub_->onRoomFrame("r", frame("r", 3));
+  completeRead(history("r", 1, 2));
+  EXPECT_EQ(alice.ids, range(1, 3));
+  EXPECT_EQ(bob.ids, range(1, 3));
+}
+
+TEST_F(RoomHubTest, RoomsAreIsolated) {
+  FakeMember alice, bob;
+  hub_->join(alice, "a");
+  hub_->join(bob, "b");
+  hub_->onRoomSubscribed("a");
+  hub_->onRoomSubscribed("b");
+  completeRead(history("a", 0, 0));
+  completeRead(history("b", 0, 0));
+  hub_->onRoomFrame("a", frame("a", 1));
+  hub_->onRoomFrame("b", frame("b", 1));
+  hub_->onRoomFrame("b", frame("b", 2));
+  EXPECT_EQ(alice.ids, range(1, 1));
+  EXPECT_EQ(bob.ids, range(1, 2));
+}
+
+TEST_F(RoomHubTest, MalformedAndUnsubscribedFramesAreIgnored) {
+  FakeMember alice;
+  hub_->join(alice, "r");
+  hub_->onRoomFrame("r", frame("r", 1));  // not yet subscribed
+  hub_->onRoomSubscribed("r");
+  completeRead(history("r", 0, 0));
+  hub_->onRoomFrame("r", R"({"type":"message","junk":true})");
+  hub_->onRoomFrame("r", frame("other", 1));  // header names another room
+  EXPECT_TRUE(alice.ids.empty());
+  EXPECT_EQ(hub_->stats().malformedFrames, 2u);
+}
+
+TEST_F(RoomHubTest, BusOutageResubscribesAndFillsOnlyWhatMembersMissed) {
+  FakeMember alice;
+  hub_->join(alice, "r");
+  hub_->onRoomSubscribed("r");
+  completeRead(history("r", 1, 4));
+  bus_.up = false;
+  hub_->onBusDown();
+  bus_.up = true;
+  hub_->onBusUp();
+  EXPECT_EQ(bus_.calls, (std::vector<std::string>{"SUBSCRIBE r", "SUBSCRIBE r"}));
+  hub_->onRoomSubscribed("r");
+  // 5 and 6 were published while the subscriber was away.
+  completeRead(history("r", 1, 6));
+  hub_->onRoomFrame("r", frame("r", 7));
+  EXPECT_EQ(alice.ids, range(1, 7));
+}
+
+TEST_F(RoomHubTest, NewEpochRestartsTheSequenceForMembers) {
+  FakeMember alice;
+  hub_->join(alice, "r");
+  hub_->onRoomSubscribed("r");
+  completeRead(history("r", 1, 3));
+  hub_->onRoomFrame("r", frame("r", 1, "e2"));
+  EXPECT_EQ(alice.ids, (std::vector<std::uint64_t>{1, 2, 3, 1}));
+}
+
+TEST_F(RoomHubTest, LastLeaveUnsubscribesAfterTheGraceAndRejoinWaitsForConfirmation) {
+  FakeMember alice, bob;
+  auto* m = hub_->join(alice, "r");
+  hub_->onRoomSubscribed("r");
+  completeRead(history("r", 0, 0));
+  hub_->leave(m);
+  ASSERT_TRUE(runUntil([&] { return bus_.calls.size() == 2; }));
+  EXPECT_EQ(bus_.calls.back(), "UNSUBSCRIBE r");
+  // Rejoining before Redis confirms the UNSUBSCRIBE must not SUBSCRIBE yet.
+  hub_->join(bob, "r");
+  EXPECT_EQ(bus_.calls.size(), 2u);
+  hub_->onRoomUnsubscribed("r");
+  EXPECT_EQ(bus_.calls.back(), "SUBSCRIBE r");
+  hub_->onRoomSubscribed("r");
+  completeRead(history("r", 1, 1));
+  EXPECT_EQ(bob.ids, range(1, 1));
+}
+
+TEST_F(RoomHubTest, FailedReadIsRetried) {
+  FakeMember alice;
+  hub_->join(alice, "r");
+  hub_->onRoomSubscribed("r");
+  auto read = std::move(history_.reads.front());
+  history_.reads.pop_front();
+  read.done(std::nullopt);  // Redis unavailable
+  ASSERT_TRUE(runUntil([&] { return !history_.reads.empty(); }));
+  completeRead(history("r", 1, 2));
+  EXPECT_EQ(alice.ids, range(1, 2));
+}
+
+TEST_F(RoomHubTest, LeaveKeepsOtherMembersReachable) {
+  FakeMember a, b, c;
+  auto* ma = hub_->join(a, "r");
+  hub_->join(b, "r");
+  hub_->join(c, "r");
+  hub_->onRoomSubscribed("r");
+  completeRead(history("r", 0, 0));
+  hub_->leave(ma);
+  hub_->onRoomFrame("r", frame("r", 1));
+  EXPECT_TRUE(a.ids.empty());
+  EXPECT_EQ(b.ids, range(1, 1));
+  EXPECT_EQ(c.ids, range(1, 1));
+}
+
+}  // namespace
+}  // namespace chat::gateway
