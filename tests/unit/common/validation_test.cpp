@@ -284,7 +284,7 @@ constexpr Refusal kAllRefusals[] = {
     Refusal::kInvalidJson, Refusal::kNotAnObject,   Refusal::kMissingField, Refusal::kWrongType,
     Refusal::kInvalidUtf8, Refusal::kBadUsername,   Refusal::kTextTooLong,  Refusal::kTextHasNul,
     Refusal::kEmptyText,   Refusal::kFrameTooLarge, Refusal::kBinaryFrame,  Refusal::kBadRoom,
-    Refusal::kUnavailable,
+    Refusal::kUnavailable, Refusal::kUnknownType,   Refusal::kBadField,
 };
 
 TEST(RefusalTest, EveryRefusalIsListedHere) {
