@@ -2,11 +2,12 @@
 
 #include <sys/stat.h>
 
+#include <charconv>
 #include <csignal>
+#include <random>
 
 #include "http/http_response.h"
 #include "log/log.h"
-#include "protocol/codec.h"
 #include "protocol/validation.h"
 #include "util/query.h"
 
@@ -24,6 +25,48 @@ bool isRegularFile(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
+std::optional<std::uint64_t> parseId(const std::string& s) {
+  std::uint64_t value = 0;
+  const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+  if (s.empty() || ec != std::errc() || ptr != s.data() + s.size() ||
+      value > (std::uint64_t{1} << 53))
+    return std::nullopt;
+  return value;
+}
+
+bool isEpoch(std::string_view s) {
+  if (s.size() > 32) return false;
+  for (char c : s) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))) return false;
+  }
+  return true;
+}
+
+// True when the comma-separated Sec-WebSocket-Protocol list names `wanted`.
+bool offersSubprotocol(std::string_view offered, std::string_view wanted) {
+  while (!offered.empty()) {
+    const auto comma = offered.find(',');
+    std::string_view name = offered.substr(0, comma);
+    while (!name.empty() && name.front() == ' ')
+      name.remove_prefix(1);
+    while (!name.empty() && name.back() == ' ')
+      name.remove_suffix(1);
+    if (name == wanted) return true;
+    if (comma == std::string_view::npos) break;
+    offered.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+std::string guestName() {
+  static std::mt19937 rng{std::random_device{}()};
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string name = "guest-";
+  for (int i = 0; i < 4; ++i)
+    name += kHex[rng() % 16];
+  return name;
+}
+
 }  // namespace
 
 Server::Server(uv_loop_t* loop, common::Settings settings)
@@ -33,14 +76,29 @@ Server::Server(uv_loop_t* loop, common::Settings settings)
       connectionLimits_{{settings_.maxQueueBytes, settings_.maxQueueFrames},
                         settings_.maxFrameBytes},
       commands_(loop, settings_.redis, "chat-gw:" + settings_.gatewayId + ":cmd",
-                {.onUp = [this] { store_.onConnectionUp(); }, .onDown = {}}),
+                {.onUp =
+                     [this] {
+                       store_.onConnectionUp();
+                       // Entries may have expired while Redis was away.
+                       presence_.refreshAll();
+                     },
+                 .onDown = {}}),
       store_(commands_, keys_, settings_.historySize),
       bus_(loop, settings_.redis, "chat-gw:" + settings_.gatewayId + ":sub", keys_),
       hub_(loop, bus_, store_, settings_.historyOnJoin),
+      presence_(loop, store_, settings_.gatewayId, settings_.presenceTtl),
+      chat_(
+          settings_, store_, hub_, presence_, stats_,
+          [this](std::uint64_t id) { return findConnection(id); }, [this] { return ready(); }),
+      api_(settings_, store_, stats_),
       closeTimer_(loop),
       drainTimer_(loop),
       sigterm_(loop, SIGTERM, [this] { drain(); }),
-      sigint_(loop, SIGINT, [this] { drain(); }) {}
+      sigint_(loop, SIGINT, [this] { drain(); }) {
+  chat_.setOnStoreDone([this] {
+    if (draining_) finishDrainIfIdle();
+  });
+}
 
 Server::~Server() {
   teardown();
@@ -83,7 +141,7 @@ Connection* Server::findConnection(std::uint64_t id) {
 
 // ---- HTTP -------------------------------------------------------------------
 
-int Server::onHttp(lws* wsi, std::string_view path) {
+int Server::onHttp(lws* wsi, Session& session, std::string_view path) {
   if (path == "/healthz") return respondText(wsi, 200, "ok\n");
   if (path == "/readyz") {
     const auto problem = readinessProblem();
@@ -92,10 +150,27 @@ int Server::onHttp(lws* wsi, std::string_view path) {
   }
   if (path == kWebSocketPath)
     return respondText(wsi, 400, "this is a WebSocket endpoint: send an Upgrade request\n");
+  if (RestApi::handles(path)) return api_.onRequest(wsi, session.http, path);
   if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0 &&
       lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) <= 0)
     return respondText(wsi, 405, "method not allowed\n");
   return serveStatic(wsi, path);
+}
+
+void Server::onHttpBody(Session& session, const void* data, std::size_t len) {
+  api_.onBody(session.http, data, len);
+}
+
+int Server::onHttpBodyComplete(lws* wsi, Session& session) {
+  return api_.onBodyComplete(wsi, session.http);
+}
+
+int Server::onHttpWritable(lws* wsi, Session& session) {
+  return api_.onWritable(wsi, session.http);
+}
+
+void Server::onHttpClosed(Session& session) {
+  api_.onClosed(session.http);
 }
 
 int Server::serveStatic(lws* wsi, std::string_view path) {
@@ -112,16 +187,39 @@ bool Server::onNetworkConnection() {
   return !draining_;
 }
 
+std::string Server::checkUpgradeQuery(lws* wsi) const {
+  if (!common::normalizeRoom(queryArg(wsi, "room").value_or("")))
+    return "bad room name: use 1-64 of A-Z a-z 0-9 _ . -";
+  if (const auto username = queryArg(wsi, "username"); username && !username->empty()) {
+    if (common::checkUsername(*username).refusal)
+      return "bad username: 1-32 characters, no control characters";
+  }
+  if (const auto since = queryArg(wsi, "since"); since && !parseId(*since))
+    return "since must be a message id";
+  if (const auto epoch = queryArg(wsi, "epoch"); epoch && !isEpoch(*epoch)) return "bad epoch";
+  return {};
+}
+
 bool Server::onUpgradeRequest(lws* wsi) {
   const std::string path = requestHeader(wsi, WSI_TOKEN_GET_URI);
   if (path != kWebSocketPath) {
     refuseUpgrade(wsi, 404, "not found");
     return false;
   }
-  const auto room = queryArg(wsi, "room");
-  if (!common::normalizeRoom(room.value_or(""))) {
-    count(common::Refusal::kBadRoom);
-    refuseUpgrade(wsi, 400, "bad room name: use 1-64 of A-Z a-z 0-9 _ . -");
+  // lws would drop (or even accept) a malformed upgrade without a word.
+  if (requestHeader(wsi, WSI_TOKEN_KEY).empty() || requestHeader(wsi, WSI_TOKEN_VERSION) != "13") {
+    refuseUpgrade(wsi, 400, "bad WebSocket upgrade: needs Sec-WebSocket-Key and version 13");
+    return false;
+  }
+  // Likewise a client offering only unknown subprotocols: say why.
+  const std::string offered = requestHeader(wsi, WSI_TOKEN_PROTOCOL);
+  if (!offered.empty() && !offersSubprotocol(offered, kV1Subprotocol)) {
+    refuseUpgrade(wsi, 400, "unsupported subprotocol: this gateway speaks chat.v1");
+    return false;
+  }
+  if (const auto problem = checkUpgradeQuery(wsi); !problem.empty()) {
+    stats_.refuse(common::Refusal::kBadRoom);
+    refuseUpgrade(wsi, 400, problem);
     return false;
   }
   if (const auto problem = readinessProblem(); !problem.empty()) {
@@ -135,16 +233,31 @@ bool Server::onUpgradeRequest(lws* wsi) {
   return true;
 }
 
-void Server::onEstablished(lws* wsi, Session& session) {
+UrlJoin Server::urlJoin(lws* wsi) const {
+  // Validated by onUpgradeRequest.
+  UrlJoin join;
+  join.room = *common::normalizeRoom(queryArg(wsi, "room").value_or(""));
+  if (const auto since = queryArg(wsi, "since")) join.request.since = parseId(*since);
+  join.request.epoch = queryArg(wsi, "epoch").value_or("");
+  return join;
+}
+
+void Server::onEstablished(lws* wsi, Session& session, bool v1) {
   const std::uint64_t id = nextConnectionId_++;
-  auto* connection = new Connection(wsi, id, ClientKind::kPlain, connectionLimits_, *this);
+  std::string username;
+  if (v1) {
+    const auto given = queryArg(wsi, "username").value_or("");
+    username = given.empty() ? guestName() : common::checkUsername(given).username;
+  }
+  auto* connection = new Connection(wsi, id, v1 ? ClientKind::kV1 : ClientKind::kPlain,
+                                    std::move(username), connectionLimits_, *this);
   session.connection = connection;
   connections_.emplace(id, connection);
   ++stats_.connectionsOpened;
-  // Validated by onUpgradeRequest.
-  const auto room = common::normalizeRoom(queryArg(wsi, "room").value_or(""));
-  connection->setMembership(hub_.join(*connection, *room));
-  Log::debug("ws_open", {{"conn", std::to_string(id)}, {"room", *room}});
+  const UrlJoin join = urlJoin(wsi);
+  Log::debug("ws_open",
+             {{"conn", std::to_string(id)}, {"room", join.room}, {"v1", v1 ? "1" : "0"}});
+  chat_.onOpen(*connection, join);
 }
 
 bool Server::onReceive(Session& session, const void* data, std::size_t len) {
@@ -181,7 +294,7 @@ void Server::onClosed(Session& session) {
   Connection* connection = session.connection;
   if (connection == nullptr) return;
   session.connection = nullptr;
-  if (connection->membership() != nullptr) hub_.leave(connection->membership());
+  chat_.onClose(*connection);
   connections_.erase(connection->id());
   Log::debug("ws_close", {{"conn", std::to_string(connection->id())}});
   delete connection;
@@ -193,43 +306,8 @@ void Server::onSlowConsumer(Connection& connection) {
   Log::warn("slow_consumer", {{"conn", std::to_string(connection.id())}});
 }
 
-// ---- Messages -------------------------------------------------------------------
-
 bool Server::onClientText(Connection& connection, std::string_view text) {
-  ++stats_.messagesReceived;
-  auto decoded = common::decodePlainFrame(text, settings_.maxTextCodePoints);
-  if (decoded.refusal) {
-    count(*decoded.refusal);
-    // The tutorial page sends empty texts on a bare Enter: ignore them.
-    if (*decoded.refusal == common::Refusal::kEmptyText) return true;
-    connection.setCloseReason(common::plainCloseCode(*decoded.refusal), decoded.reason);
-    return false;
-  }
-  const std::string body = common::encodeMessageBody(decoded.send->username, decoded.send->text);
-  const std::string& room = connection.membership()->room->name;
-  const std::uint64_t id = connection.id();
-  ++storesInFlight_;
-  const bool sent = store_.store(room, body, [this, id](std::optional<StoredAck> ack) {
-    --storesInFlight_;
-    if (ack) {
-      ++stats_.messagesStored;
-    } else {
-      ++stats_.storeFailures;
-      count(common::Refusal::kUnavailable);
-      // Never drop a plain client's message silently: it learns by the close.
-      if (Connection* c = findConnection(id))
-        c->closeSoon(common::CloseCode::kTryAgainLater, "message not stored: redis unavailable");
-    }
-    if (draining_) finishDrainIfIdle();
-  });
-  if (!sent) {
-    --storesInFlight_;
-    count(common::Refusal::kUnavailable);
-    connection.setCloseReason(common::CloseCode::kTryAgainLater,
-                              "message not stored: redis unavailable");
-    return false;
-  }
-  return true;
+  return chat_.onText(connection, text);
 }
 
 // ---- Shutdown -------------------------------------------------------------------
@@ -238,7 +316,7 @@ void Server::drain() {
   if (draining_) return;
   draining_ = true;
   Log::info("draining", {{"connections", std::to_string(connections_.size())},
-                         {"stores_in_flight", std::to_string(storesInFlight_)}});
+                         {"stores_in_flight", std::to_string(chat_.storesInFlight())}});
   drainTimer_.once(settings_.shutdownTimeout, [this] {
     Log::warn("drain_timeout", {{"connections", std::to_string(connections_.size())}});
     teardown();
@@ -247,8 +325,8 @@ void Server::drain() {
 }
 
 void Server::finishDrainIfIdle() {
-  if (!draining_ || endpoint_ == nullptr) return;
-  if (storesInFlight_ > 0) return;  // their answers still go out first
+  if (!draining_ || tornDown_) return;
+  if (chat_.storesInFlight() > 0) return;  // their answers still go out first
   if (!connections_.empty()) {
     for (auto& [id, connection] : connections_)
       connection->closeSoon(common::CloseCode::kGoingAway, "going away");
@@ -268,6 +346,7 @@ void Server::teardown() {
     endpoint_->destroy();
   }
   hub_.stop();
+  presence_.stop();
   bus_.stop();
   commands_.stop();
 }

@@ -10,35 +10,27 @@
 
 #include <uv.h>
 
-#include <array>
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "bus/redis_bus.h"
+#include "chat/chat_service.h"
 #include "config/settings.h"
+#include "http/rest_api.h"
 #include "loop/uv_handles.h"
-#include "protocol/refusal.h"
 #include "redis/redis_connection.h"
+#include "rooms/presence_tracker.h"
 #include "rooms/room_hub.h"
+#include "stats.h"
 #include "store/message_store.h"
 #include "store/redis_keys.h"
 #include "ws/connection.h"
 #include "ws/ws_endpoint.h"
 
 namespace chat::gateway {
-
-struct ServerStats {
-  std::uint64_t connectionsOpened = 0;
-  std::uint64_t messagesReceived = 0;
-  std::uint64_t messagesStored = 0;
-  std::uint64_t storeFailures = 0;
-  std::uint64_t slowConsumers = 0;
-  std::array<std::uint64_t, common::kRefusalCount> refusals{};
-};
 
 class Server final : public EndpointHandler, public ConnectionHandler {
  public:
@@ -53,11 +45,16 @@ class Server final : public EndpointHandler, public ConnectionHandler {
   void teardown();
   int port() const { return endpoint_ ? endpoint_->port() : -1; }
   bool ready() const;
+  const ServerStats& stats() const { return stats_; }
 
   // EndpointHandler
-  int onHttp(lws* wsi, std::string_view path) override;
+  int onHttp(lws* wsi, Session& session, std::string_view path) override;
+  void onHttpBody(Session& session, const void* data, std::size_t len) override;
+  int onHttpBodyComplete(lws* wsi, Session& session) override;
+  int onHttpWritable(lws* wsi, Session& session) override;
+  void onHttpClosed(Session& session) override;
   bool onUpgradeRequest(lws* wsi) override;
-  void onEstablished(lws* wsi, Session& session) override;
+  void onEstablished(lws* wsi, Session& session, bool v1) override;
   bool onReceive(Session& session, const void* data, std::size_t len) override;
   bool onWritable(Session& session) override;
   void onClosed(Session& session) override;
@@ -68,10 +65,12 @@ class Server final : public EndpointHandler, public ConnectionHandler {
   void onSlowConsumer(Connection& connection) override;
 
  private:
-  void count(common::Refusal reason) { ++stats_.refusals[static_cast<std::size_t>(reason)]; }
   Connection* findConnection(std::uint64_t id);
   int serveStatic(lws* wsi, std::string_view path);
   std::string readinessProblem() const;
+  // Why the upgrade's query is unacceptable, or empty when it is fine.
+  std::string checkUpgradeQuery(lws* wsi) const;
+  UrlJoin urlJoin(lws* wsi) const;
   void finishDrainIfIdle();
   void closeQueued();
 
@@ -81,7 +80,6 @@ class Server final : public EndpointHandler, public ConnectionHandler {
   ConnectionLimits connectionLimits_;
   ServerStats stats_;
   std::uint64_t nextConnectionId_ = 1;
-  std::size_t storesInFlight_ = 0;
   bool draining_ = false;
   bool tornDown_ = false;
 
@@ -89,6 +87,9 @@ class Server final : public EndpointHandler, public ConnectionHandler {
   MessageStore store_;
   RedisBus bus_;
   RoomHub hub_;
+  PresenceTracker presence_;
+  ChatService chat_;
+  RestApi api_;
   std::unordered_map<std::uint64_t, Connection*> connections_;
   std::unique_ptr<WsEndpoint> endpoint_;
   std::vector<std::uint64_t> closeQueue_;  // connections to close outside lws callbacks

@@ -122,6 +122,16 @@ std::vector<Spec> specs(const SettingsSources& src) {
        sizeIn(&Settings::maxQueueFrames, 1, 1 << 20)},
       {"MAX_CONNECTIONS", "100000", "WebSocket connections per process; more get 503",
        sizeIn(&Settings::maxConnections, 1, 10000000)},
+      {"MAX_ROOMS_PER_CONNECTION", "32", "rooms one v1 connection may join",
+       sizeIn(&Settings::maxRoomsPerConnection, 1, 10000)},
+      {"PRESENCE_TTL", "30", "seconds a crashed gateway's users stay listed as present",
+       seconds(&Settings::presenceTtl, 0.5, 3600)},
+      {"API_KEY", "", "bearer key of POST /api/rooms/{room}/messages (unset: API off)",
+       [](Settings& s, const std::string& raw) -> std::string {
+         if (!raw.empty() && raw.size() < 16) return "must be at least 16 characters";
+         s.apiKey = raw;
+         return {};
+       }},
       {"PING_INTERVAL", "25", "seconds between pings to each client",
        seconds(&Settings::pingInterval, 1, 3600)},
       {"PING_TIMEOUT", "60", "seconds without an answer before a client is dropped",

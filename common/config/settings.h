@@ -34,6 +34,9 @@ struct Settings {
   std::size_t maxQueueBytes = 1 << 20;
   std::size_t maxQueueFrames = 1024;
   std::size_t maxConnections = 100000;
+  std::size_t maxRoomsPerConnection = 32;
+  std::chrono::milliseconds presenceTtl{30000};
+  std::string apiKey;  // empty: the publish API is off
   std::chrono::milliseconds pingInterval{25000};
   std::chrono::milliseconds pingTimeout{60000};
   std::chrono::milliseconds shutdownTimeout{10000};

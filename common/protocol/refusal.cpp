@@ -34,6 +34,10 @@ std::string_view refusalLabel(Refusal r) {
       return "unknown_type";
     case Refusal::kBadField:
       return "bad_field";
+    case Refusal::kNotJoined:
+      return "not_joined";
+    case Refusal::kTooManyRooms:
+      return "too_many_rooms";
     case Refusal::kCount_:
       break;
   }

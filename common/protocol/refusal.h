@@ -32,9 +32,11 @@ enum class Refusal : std::uint8_t {
   kFrameTooLarge,
   kBinaryFrame,
   kBadRoom,
-  kUnavailable,  // Redis down
-  kUnknownType,  // v1: `type` is none of the known frame types
-  kBadField,     // v1: a field of the right type breaks its rule (since, limit, ref, ...)
+  kUnavailable,   // Redis down
+  kUnknownType,   // v1: `type` is none of the known frame types
+  kBadField,      // v1: a field of the right type breaks its rule (since, limit, ref, ...)
+  kNotJoined,     // v1: a frame for a room the connection is not in
+  kTooManyRooms,  // v1: a join past MAX_ROOMS_PER_CONNECTION
   kCount_,
 };
 

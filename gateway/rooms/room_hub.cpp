@@ -1,9 +1,12 @@
 #include "rooms/room_hub.h"
 
-#include "log/log.h"
+#include <algorithm>
+
 #include "protocol/codec.h"
+#include "protocol/v1_codec.h"
 
 namespace chat::gateway {
+
 RoomHub::RoomHub(uv_loop_t* loop, Bus& bus, HistorySource& history, std::size_t historyOnJoin,
                  HubTiming timing)
     : bus_(bus),
@@ -34,7 +37,7 @@ Room* RoomHub::find(std::string_view room) {
   return it == rooms_.end() ? nullptr : it->second.get();
 }
 
-Membership* RoomHub::join(RoomMember& member, std::string_view roomName) {
+Membership* RoomHub::join(RoomMember& member, std::string_view roomName, JoinRequest request) {
   Room* room = find(roomName);
   if (room == nullptr) {
     auto created = std::make_unique<Room>();
@@ -42,7 +45,7 @@ Membership* RoomHub::join(RoomMember& member, std::string_view roomName) {
     room = created.get();
     rooms_.emplace(created->name, std::move(created));
   }
-  auto* m = new Membership{&member, room};
+  auto* m = new Membership{&member, room, std::move(request)};
   m->index = static_cast<std::uint32_t>(room->syncing.size());
   room->syncing.push_back(m);
   subscribeIfNeeded(*room);
@@ -73,12 +76,26 @@ void RoomHub::subscribeIfNeeded(Room& room) {
 }
 
 void RoomHub::startHistoryRead(Room& room) {
+  // One read for every waiting member: it reaches back to the oldest id any
+  // of them still needs.
+  std::int64_t oldest = -1;
+  for (const Membership* m : room.syncing) {
+    std::optional<std::uint64_t> from;
+    if (m->epochChanged) continue;
+    if (m->announced)
+      from = m->lastSentId;
+    else if (m->request.since)
+      from = m->request.since;
+    if (from && (oldest < 0 || static_cast<std::int64_t>(*from) < oldest))
+      oldest = static_cast<std::int64_t>(*from);
+  }
   room.readInFlight = true;
   room.readBuffer.clear();
   ++stats_.historyReads;
-  const bool sent = history_.readRecent(
-      room.name, historyOnJoin_, [this, name = room.name](std::optional<RecentHistory> history) {
-        finishHistoryRead(name, std::move(history));
+  const HistoryQuery query{HistoryQuery::Mode::kJoin, historyOnJoin_, oldest};
+  const bool sent =
+      history_.read(room.name, query, [this, name = room.name](std::optional<HistorySlice> slice) {
+        finishHistoryRead(name, std::move(slice));
       });
   if (!sent) {
     room.readInFlight = false;
@@ -86,42 +103,119 @@ void RoomHub::startHistoryRead(Room& room) {
   }
 }
 
-void RoomHub::finishHistoryRead(const std::string& roomName, std::optional<RecentHistory> history) {
+bool RoomHub::positionMember(Membership& m, const HistorySlice& slice, std::uint64_t firstHeld,
+                             std::uint64_t firstRead, std::optional<bool>& recovered) {
+  const std::uint64_t last = slice.lastId;
+  const std::uint64_t tail = last > historyOnJoin_ ? last - historyOnJoin_ : 0;
+  if (m.epochChanged) {
+    m.lastSentId = tail;
+    recovered = false;
+    return true;
+  }
+  if (!m.announced) {
+    if (m.request.since) {
+      const std::uint64_t since = *m.request.since;
+      const bool sameEpoch = m.request.epoch.empty() || m.request.epoch == slice.epoch;
+      if (sameEpoch && since <= last && since + 1 >= firstHeld) {
+        if (since < last && since + 1 < firstRead) return false;  // joined after this read began
+        m.lastSentId = since;
+        recovered = true;
+        return true;
+      }
+      recovered = false;
+    }
+    m.lastSentId = tail;
+    return true;
+  }
+  // A resync: fill from the member's own position.
+  if (m.lastSentId < last && m.lastSentId + 1 < firstRead) {
+    if (m.lastSentId + 1 >= firstHeld) return false;
+    // Trimmed from history already: nothing can bring those back.
+    m.lastSentId = firstRead - 1;
+  }
+  return true;
+}
+
+void RoomHub::finishHistoryRead(const std::string& roomName, std::optional<HistorySlice> slice) {
   Room* room = find(roomName);
   if (room == nullptr) return;
   room->readInFlight = false;
-  if (!history) {
+  if (!slice) {
+    room->readBuffer.clear();
     retryTimer_.once(timing_.readRetry, [this] { retryPendingReads(); });
     return;
   }
-  if (!room->epoch.empty() && room->epoch != history->epoch) {
+  if (!room->epoch.empty() && room->epoch != slice->epoch) {
     // Ids restarted under a new epoch: what members saw says nothing any more.
-    for (Membership* m : room->live)
-      m->lastSentId = 0;
-    for (Membership* m : room->syncing)
-      m->lastSentId = 0;
+    for (Membership* m : room->syncing) {
+      if (m->announced) m->epochChanged = true;
+    }
+    room->lastId = 0;
   }
-  room->epoch = history->epoch;
+  room->epoch = slice->epoch;
+  room->lastId = std::max(room->lastId, slice->lastId);
+  room->present = slice->present;
 
-  std::vector<std::pair<std::uint64_t, FramePtr>> frames;
-  frames.reserve(history->frames.size() + room->readBuffer.size());
-  for (const auto& bytes : history->frames) {
+  IdFrames history;
+  history.reserve(slice->frames.size());
+  for (const auto& bytes : slice->frames) {
     const auto header = common::parseMessageHeader(bytes);
     if (!header) {
       ++stats_.malformedFrames;
       continue;
     }
-    frames.emplace_back(header->id, SharedFrame::make(bytes));
+    history.emplace_back(header->id, SharedFrame::make(bytes));
   }
-  for (auto& buffered : room->readBuffer)
-    frames.push_back(std::move(buffered));
+  // Frames newer than the read, up to the first gap; a gap means another read.
+  IdFrames newer;
+  bool gap = false;
+  for (auto& [id, frame] : room->readBuffer) {
+    if (id <= slice->lastId) continue;
+    if (id != slice->lastId + newer.size() + 1) {
+      gap = true;
+      break;
+    }
+    newer.emplace_back(id, std::move(frame));
+  }
   room->readBuffer.clear();
+  if (!newer.empty()) room->lastId = std::max(room->lastId, newer.back().first);
 
-  // Every waiting member gets what it has not seen, then goes live.
-  auto syncing = std::move(room->syncing);
+  const std::uint64_t firstHeld = slice->lastId - slice->length + 1;
+  const std::uint64_t firstRead = history.empty() ? slice->lastId + 1 : history.front().first;
+  auto waiting = std::move(room->syncing);
   room->syncing.clear();
-  for (Membership* m : syncing) {
-    for (const auto& [id, frame] : frames) {
+  auto keepSyncing = [room](Membership* m) {
+    m->index = static_cast<std::uint32_t>(room->syncing.size());
+    room->syncing.push_back(m);
+  };
+  for (Membership* m : waiting) {
+    std::optional<bool> recovered;
+    if (!positionMember(*m, *slice, firstHeld, firstRead, recovered)) {
+      keepSyncing(m);
+      continue;
+    }
+    const JoinOutcome outcome{room->name, room->epoch, slice->lastId, recovered, &room->present};
+    if (m->epochChanged) {
+      // The fresh `joined` goes before the new epoch's messages.
+      m->epochChanged = false;
+      m->announced = true;
+      m->member->onJoined(outcome);
+    }
+    for (const auto& [id, frame] : history) {
+      if (id <= m->lastSentId) continue;
+      m->lastSentId = id;
+      m->member->deliver(frame);
+      ++stats_.deliveries;
+    }
+    if (!m->announced) {
+      m->announced = true;
+      m->member->onJoined(outcome);
+    }
+    if (gap) {
+      keepSyncing(m);
+      continue;
+    }
+    for (const auto& [id, frame] : newer) {
       if (id <= m->lastSentId) continue;
       m->lastSentId = id;
       m->member->deliver(frame);
@@ -131,8 +225,8 @@ void RoomHub::finishHistoryRead(const std::string& roomName, std::optional<Recen
     m->index = static_cast<std::uint32_t>(room->live.size());
     room->live.push_back(m);
   }
-  for (Membership* m : syncing)
-    m->member->onJoined(room->name);
+  if (!room->syncing.empty() && room->subscription == Room::Subscription::kSubscribed)
+    startHistoryRead(*room);
 }
 
 void RoomHub::retryPendingReads() {
@@ -144,7 +238,7 @@ void RoomHub::retryPendingReads() {
 }
 
 void RoomHub::resync(Room& room) {
-  // Members keep lastSentId, so the history read fills only what they missed.
+  // Members keep lastSentId, so the read fills only what each one missed.
   for (Membership* m : room.live) {
     m->live = false;
     m->index = static_cast<std::uint32_t>(room.syncing.size());
@@ -162,21 +256,55 @@ void RoomHub::deliverLive(Room& room, const FramePtr& frame, std::uint64_t id) {
   }
 }
 
+void RoomHub::deliverEvent(Room& room, std::string_view bytes) {
+  auto event = common::parsePresenceEvent(bytes);
+  if (!event || event->room != room.name) {
+    ++stats_.malformedFrames;
+    return;
+  }
+  auto& present = room.present;
+  const auto it = std::find(present.begin(), present.end(), event->username);
+  if (event->event == "join" && it == present.end()) present.push_back(event->username);
+  if (event->event == "leave" && it != present.end()) present.erase(it);
+  // Syncing members get the whole list in their `joined`.
+  const auto frame = SharedFrame::make(bytes);
+  for (Membership* m : room.live)
+    m->member->deliverEvent(frame);
+}
+
 void RoomHub::onRoomFrame(std::string_view roomName, std::string_view bytes) {
   ++stats_.framesReceived;
   Room* room = find(roomName);
   if (room == nullptr || room->subscription != Room::Subscription::kSubscribed) return;
   const auto header = common::parseMessageHeader(bytes);
-  if (!header || header->room != roomName) {
+  if (!header) {
+    deliverEvent(*room, bytes);
+    return;
+  }
+  if (header->room != roomName) {
     ++stats_.malformedFrames;
     return;
   }
-  if (!room->epoch.empty() && header->epoch != room->epoch) {
-    for (Membership* m : room->live)
-      m->lastSentId = 0;
+  auto frame = SharedFrame::make(bytes);
+  const bool newEpoch = !room->epoch.empty() && header->epoch != room->epoch;
+  const bool skipped = !newEpoch && room->lastId != 0 && header->id > room->lastId + 1;
+  if (newEpoch || skipped) {
+    // Ids restarted, or some went missing: everyone re-syncs from history.
+    if (newEpoch) {
+      for (Membership* m : room->live)
+        m->epochChanged = true;
+      room->epoch = header->epoch;
+      room->lastId = 0;
+    } else {
+      ++stats_.gapRepairs;
+    }
+    resync(*room);
+    if (!room->readInFlight) startHistoryRead(*room);
+    room->readBuffer.emplace_back(header->id, std::move(frame));
+    return;
   }
   room->epoch = header->epoch;
-  auto frame = SharedFrame::make(bytes);
+  room->lastId = std::max(room->lastId, header->id);
   if (room->readInFlight) room->readBuffer.emplace_back(header->id, frame);
   deliverLive(*room, frame, header->id);
 }

@@ -4,8 +4,13 @@
 // Joining is "subscribe first, read history, merge by id": the first local
 // member of a room makes the hub SUBSCRIBE; once Redis confirms, one history
 // read serves every member waiting to sync (joins during a read share it), and
-// frames that arrive while the read is in flight are buffered so the joiners
-// get history, then the buffer, then live frames, each id once and in order.
+// frames that arrive while the read is in flight are buffered, so joiners get
+// history, then the buffer, then live frames: each id once and in order.
+//
+// The same read repairs gaps: when a live frame skips ids (a pub/sub message
+// lost, the subscriber reconnected), the room's members go back to syncing and
+// the read fills exactly what each one missed, from its last delivered id.
+//
 // The last member leaving schedules an UNSUBSCRIBE after a short grace period,
 // so a reconnecting user does not make the subscription flap.
 //
@@ -14,6 +19,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -28,13 +34,22 @@ namespace chat::gateway {
 
 struct Room;
 
+// What a member asks for when it joins.
+struct JoinRequest {
+  std::optional<std::uint64_t> since;  // resume after this id
+  std::string epoch;                   // ... in this epoch (empty: any)
+};
+
 // One member's place in one room. Returned by join, given back to leave.
 struct Membership {
   RoomMember* member;
   Room* room;
+  JoinRequest request;
   std::uint32_t index = 0;  // position in the room's live or syncing list
   bool live = false;
-  std::uint64_t lastSentId = 0;  // drops frames that history already gave it
+  bool announced = false;        // onJoined has been called
+  bool epochChanged = false;     // the room's epoch changed under it
+  std::uint64_t lastSentId = 0;  // drops frames it already has
 };
 
 struct Room {
@@ -48,6 +63,8 @@ struct Room {
   // Live frames that arrived while the read was in flight, with their ids.
   std::vector<std::pair<std::uint64_t, FramePtr>> readBuffer;
   std::string epoch;
+  std::uint64_t lastId = 0;  // highest id seen in this epoch
+  std::vector<std::string> present;
   std::chrono::steady_clock::time_point emptySince;
 
   std::size_t members() const { return live.size() + syncing.size(); }
@@ -55,9 +72,10 @@ struct Room {
 
 struct HubStats {
   std::uint64_t framesReceived = 0;  // room frames from the bus
-  std::uint64_t deliveries = 0;      // frames queued to members
+  std::uint64_t deliveries = 0;      // message frames queued to members
   std::uint64_t historyReads = 0;
-  std::uint64_t malformedFrames = 0;  // bus frames without a message header
+  std::uint64_t gapRepairs = 0;       // reads started because ids skipped
+  std::uint64_t malformedFrames = 0;  // bus frames that are neither message nor event
 };
 
 struct HubTiming {
@@ -74,14 +92,15 @@ class RoomHub final : public BusListener {
           HubTiming timing = {});
   ~RoomHub() override;
 
-  // `room` must be a valid room name. The member gets history, then live frames.
-  Membership* join(RoomMember& member, std::string_view room);
+  // `room` must be a valid room name. The member gets history, onJoined, then
+  // live frames.
+  Membership* join(RoomMember& member, std::string_view room, JoinRequest request = {});
   void leave(Membership* membership);
 
   std::size_t roomCount() const { return rooms_.size(); }
+  const HubStats& stats() const { return stats_; }
   // Stops the hub's timers so the loop can end; members may still leave.
   void stop();
-  const HubStats& stats() const { return stats_; }
 
   // BusListener
   void onBusUp() override;
@@ -91,11 +110,18 @@ class RoomHub final : public BusListener {
   void onRoomFrame(std::string_view room, std::string_view frame) override;
 
  private:
+  using IdFrames = std::vector<std::pair<std::uint64_t, FramePtr>>;
+
   Room* find(std::string_view room);
   void subscribeIfNeeded(Room& room);
   void startHistoryRead(Room& room);
-  void finishHistoryRead(const std::string& roomName, std::optional<RecentHistory> history);
+  void finishHistoryRead(const std::string& roomName, std::optional<HistorySlice> slice);
+  // Decides where `m` resumes from; false when this read does not reach back
+  // far enough for it (it waits for the next read).
+  bool positionMember(Membership& m, const HistorySlice& slice, std::uint64_t firstHeld,
+                      std::uint64_t firstRead, std::optional<bool>& recovered);
   void deliverLive(Room& room, const FramePtr& frame, std::uint64_t id);
+  void deliverEvent(Room& room, std::string_view frame);
   void resync(Room& room);
   void sweepEmptyRooms();
   void retryPendingReads();

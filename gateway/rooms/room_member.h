@@ -1,20 +1,35 @@
 #pragma once
-// What the room hub needs from a client connection: a place to put frames.
-// Implemented by ws::Connection; fakes implement it in unit tests.
+// What the room hub needs from a client connection: a place to put frames and
+// word of how its join went. Implemented by Connection; fakes in unit tests.
 
+#include <cstdint>
+#include <optional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "ws/shared_frame.h"
 
 namespace chat::gateway {
 
+struct JoinOutcome {
+  std::string_view room;
+  std::string_view epoch;
+  std::uint64_t lastId = 0;
+  std::optional<bool> recovered;                      // set when the join asked to resume (`since`)
+  const std::vector<std::string>* present = nullptr;  // users in the room
+};
+
 class RoomMember {
  public:
   virtual ~RoomMember() = default;
-  // Queues a message frame for the client. Must not re-enter the hub.
+  // Queues a message frame. Must not re-enter the hub.
   virtual void deliver(const FramePtr& frame) = 0;
-  // History and live messages now flow; the join is complete.
-  virtual void onJoined(std::string_view room) { (void)room; }
+  // Queues a room event (presence); plain clients take only messages.
+  virtual void deliverEvent(const FramePtr& frame) { (void)frame; }
+  // The join's history replay is queued; live messages follow. Also sent
+  // again when the room's epoch changed under the member.
+  virtual void onJoined(const JoinOutcome& outcome) { (void)outcome; }
 };
 
 }  // namespace chat::gateway

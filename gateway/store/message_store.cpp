@@ -67,10 +67,11 @@ MessageStore::MessageStore(RedisConnection& redis, const RedisKeys& keys, std::s
       keys_(keys),
       historySize_(std::to_string(historySize)),
       store_{scripts::kStore, sha1Hex(scripts::kStore)},
-      recent_{scripts::kRecent, sha1Hex(scripts::kRecent)} {}
+      read_{scripts::kRead, sha1Hex(scripts::kRead)},
+      presence_{scripts::kPresence, sha1Hex(scripts::kPresence)} {}
 
 void MessageStore::onConnectionUp() {
-  for (const Script* script : {&store_, &recent_}) {
+  for (const Script* script : {&store_, &read_, &presence_}) {
     redis_.command({"SCRIPT", "LOAD", script->source},
                    [](redisReply* reply) { logScriptError("load", reply); });
   }
@@ -78,22 +79,22 @@ void MessageStore::onConnectionUp() {
 
 bool MessageStore::evalScript(const Script& script, std::vector<std::string> keys,
                               std::vector<std::string> args, ReplyFn done) {
-  // Every script here takes exactly two keys: the room's seq and history.
-  const auto argv = [&keys, &args](std::string_view verb, std::string_view body) {
-    std::vector<std::string_view> v{verb, body, "2"};
+  const std::string numKeys = std::to_string(keys.size());
+  const auto argv = [&](std::string_view verb, std::string_view body) {
+    std::vector<std::string_view> v{verb, body, numKeys};
     v.insert(v.end(), keys.begin(), keys.end());
     v.insert(v.end(), args.begin(), args.end());
     return v;
   };
   const auto first = argv("EVALSHA", script.sha);
   // The retry owns copies of the keys and args: `first` views the originals.
-  auto retry = [this, &script, keys, args, done](redisReply* reply) {
+  auto retry = [this, &script, keys, args, numKeys, done](redisReply* reply) {
     if (!isNoScript(reply)) {
       done(reply);
       return;
     }
     // Redis lost its script cache (restart, SCRIPT FLUSH): EVAL loads it again.
-    std::vector<std::string_view> v{"EVAL", script.source, "2"};
+    std::vector<std::string_view> v{"EVAL", script.source, numKeys};
     v.insert(v.end(), keys.begin(), keys.end());
     v.insert(v.end(), args.begin(), args.end());
     if (!redis_.command(v, done)) done(nullptr);
@@ -126,25 +127,51 @@ bool MessageStore::store(std::string_view room, std::string_view body, StoreFn d
       });
 }
 
-bool MessageStore::readRecent(std::string_view room, std::size_t count, RecentFn done) {
-  return evalScript(recent_, {keys_.seq(room), keys_.history(room)},
-                    {std::to_string(count), newEpoch()},
+bool MessageStore::read(std::string_view room, const HistoryQuery& query, ReadFn done) {
+  static constexpr std::string_view kModes[] = {"last", "join", "after", "before"};
+  return evalScript(read_, {keys_.seq(room), keys_.history(room), keys_.presence(room)},
+                    {std::string(kModes[static_cast<int>(query.mode)]), std::to_string(query.a),
+                     std::to_string(query.b), newEpoch()},
                     [done = std::move(done)](redisReply* reply) {
                       if (reply == nullptr || reply->type != REDIS_REPLY_ARRAY ||
-                          reply->elements != 3 || reply->element[2]->type != REDIS_REPLY_ARRAY) {
-                        logScriptError("recent", reply);
+                          reply->elements != 5 || reply->element[3]->type != REDIS_REPLY_ARRAY ||
+                          reply->element[4]->type != REDIS_REPLY_ARRAY) {
+                        logScriptError("read", reply);
                         done(std::nullopt);
                         return;
                       }
-                      RecentHistory history;
-                      history.epoch = asString(reply->element[0]);
-                      history.lastId = asInteger<std::uint64_t>(reply->element[1]).value_or(0);
-                      const redisReply* frames = reply->element[2];
-                      history.frames.reserve(frames->elements);
+                      HistorySlice slice;
+                      slice.epoch = asString(reply->element[0]);
+                      slice.lastId = asInteger<std::uint64_t>(reply->element[1]).value_or(0);
+                      slice.length = asInteger<std::uint64_t>(reply->element[2]).value_or(0);
+                      const redisReply* frames = reply->element[3];
+                      slice.frames.reserve(frames->elements);
                       for (std::size_t i = 0; i < frames->elements; ++i)
-                        history.frames.emplace_back(asString(frames->element[i]));
-                      done(std::move(history));
+                        slice.frames.emplace_back(asString(frames->element[i]));
+                      const redisReply* present = reply->element[4];
+                      for (std::size_t i = 0; i < present->elements; ++i)
+                        slice.present.emplace_back(asString(present->element[i]));
+                      done(std::move(slice));
                     });
+}
+
+bool MessageStore::presence(std::string_view room, PresenceOp op, std::string_view gatewayId,
+                            std::chrono::milliseconds ttl, const std::vector<std::string>& users) {
+  static constexpr std::string_view kOps[] = {"join", "refresh", "leave"};
+  const std::string userPrefix = keys_.presence(room) + ":";
+  std::vector<std::string> keys{keys_.presence(room)};
+  std::vector<std::string> args{std::string(kOps[static_cast<int>(op)]),
+                                std::string(gatewayId),
+                                std::to_string(ttl.count()),
+                                keys_.channel(room),
+                                std::string(room),
+                                userPrefix};
+  for (const auto& user : users) {
+    keys.push_back(userPrefix + user);
+    args.push_back(user);
+  }
+  return evalScript(presence_, std::move(keys), std::move(args),
+                    [](redisReply* reply) { logScriptError("presence", reply); });
 }
 
 }  // namespace chat::gateway

@@ -1,9 +1,9 @@
 #pragma once
-// Room history and id sequence in Redis, through the command connection: the
-// store script (id, ts, RPUSH, LTRIM, PUBLISH in one step) and history reads.
-// Scripts run by EVALSHA; SCRIPT LOAD is pipelined ahead of them on every
-// (re)connect and a NOSCRIPT answer falls back to EVAL, which loads it again.
-// Loop thread only.
+// Room history, id sequence and presence in Redis, through the command
+// connection: the store script (id, ts, RPUSH, LTRIM, PUBLISH in one step),
+// history reads by id, and presence updates. Scripts run by EVALSHA; SCRIPT
+// LOAD is pipelined ahead of them on every (re)connect and a NOSCRIPT answer
+// falls back to EVAL, which loads the script again. Loop thread only.
 
 #include <cstdint>
 #include <functional>
@@ -23,20 +23,32 @@ struct StoredAck {
   std::string epoch;
 };
 
-struct RecentHistory {
-  std::string epoch;
-  std::uint64_t lastId = 0;
-  std::vector<std::string> frames;  // oldest first
+// Which slice of a room's history to read (see scripts::kRead).
+struct HistoryQuery {
+  enum class Mode { kLast, kJoin, kAfter, kBefore };
+  Mode mode = Mode::kLast;
+  std::uint64_t a = 0;  // last/join: count; after: since; before: before
+  std::int64_t b = -1;  // join: oldest since wanted (-1 none); after/before: limit
 };
 
-using RecentFn = std::function<void(std::optional<RecentHistory>)>;
+struct HistorySlice {
+  std::string epoch;
+  std::uint64_t lastId = 0;
+  std::uint64_t length = 0;          // messages the room's history holds
+  std::vector<std::string> frames;   // oldest first
+  std::vector<std::string> present;  // join reads: users present in the room
+};
 
-// Reads a room's recent history; MessageStore in production, fakes in tests.
+using ReadFn = std::function<void(std::optional<HistorySlice>)>;
+
+// Reads a room's history; MessageStore in production, fakes in tests.
 class HistorySource {
  public:
   virtual ~HistorySource() = default;
-  virtual bool readRecent(std::string_view room, std::size_t count, RecentFn done) = 0;
+  virtual bool read(std::string_view room, const HistoryQuery& query, ReadFn done) = 0;
 };
+
+enum class PresenceOp { kJoin, kRefresh, kLeave };
 
 class MessageStore final : public HistorySource {
  public:
@@ -51,8 +63,12 @@ class MessageStore final : public HistorySource {
   // nullopt when Redis is unavailable or refused; false when not even sent.
   bool store(std::string_view room, std::string_view body, StoreFn done);
 
-  // The last `count` messages of a room with its epoch and last id.
-  bool readRecent(std::string_view room, std::size_t count, RecentFn done) override;
+  bool read(std::string_view room, const HistoryQuery& query, ReadFn done) override;
+
+  // Registers, refreshes or removes this gateway's presence entries for
+  // `users` in a room; Redis publishes the join and leave events.
+  bool presence(std::string_view room, PresenceOp op, std::string_view gatewayId,
+                std::chrono::milliseconds ttl, const std::vector<std::string>& users);
 
  private:
   struct Script {
@@ -66,7 +82,8 @@ class MessageStore final : public HistorySource {
   const RedisKeys& keys_;
   std::string historySize_;
   Script store_;
-  Script recent_;
+  Script read_;
+  Script presence_;
 };
 
 // A fresh random epoch: 8 lowercase base-36 characters.

@@ -3,7 +3,8 @@
 // section 6). Each runs atomically, so history order is publish order and the
 // id sequence and its epoch are always created together.
 //
-// KEYS[1] = {prefix}:{room}:seq (hash: id, epoch), KEYS[2] = {prefix}:{room}:history.
+// Room keys: seq (hash: id, epoch), history (list), presence (sorted set:
+// username -> expiry ms), and per present user a hash gateway -> expiry ms.
 
 #include <string_view>
 
@@ -11,7 +12,7 @@ namespace chat::gateway::scripts {
 
 // Ensures the sequence exists; when it does not (first use, or its state was
 // lost) it starts a new epoch (ARGV-supplied, random) and drops any orphaned
-// history so ids and history never disagree. Shared by both scripts.
+// history so ids and history never disagree. Shared by both scripts below.
 #define CHAT_LUA_ENSURE_SEQUENCE(epochArg)                   \
   "local epoch = redis.call('HGET', KEYS[1], 'epoch')\n"     \
   "if not epoch then\n"                                      \
@@ -21,9 +22,9 @@ namespace chat::gateway::scripts {
   "  redis.call('HSET', KEYS[1], 'epoch', epoch, 'id', 0)\n" \
   "end\n"
 
-// Stores one message. ARGV: room, body (`"username":..,"text":..}`), history
-// size, channel, candidate epoch. Builds the frame, RPUSH, LTRIM, PUBLISH.
-// Returns {id, ts, epoch}.
+// Stores one message. KEYS: seq, history. ARGV: room, body
+// (`"username":..,"text":..}`), history size, channel, candidate epoch.
+// Builds the frame, RPUSH, LTRIM, PUBLISH. Returns {id, ts, epoch}.
 inline constexpr std::string_view kStore =
     CHAT_LUA_ENSURE_SEQUENCE("ARGV[5]")
     "local id = redis.call('HINCRBY', KEYS[1], 'id', 1)\n"
@@ -36,16 +37,84 @@ inline constexpr std::string_view kStore =
     "redis.call('PUBLISH', ARGV[4], frame)\n"
     "return {id, ts, epoch}\n";
 
-// Reads the last ARGV[1] messages. ARGV: count, candidate epoch.
-// Returns {epoch, last_id, {frames oldest first}}.
-inline constexpr std::string_view kRecent =
-    CHAT_LUA_ENSURE_SEQUENCE("ARGV[2]")
+// Reads a slice of history by id. The list always holds the contiguous ids
+// last-llen+1 .. last, so an id maps to an index without a search.
+// KEYS: seq, history, presence. ARGV: mode, a, b, candidate epoch.
+//   last:   the last `a` messages
+//   join:   the last max(a, last - b) messages (b = oldest `since` wanted, -1
+//           for none), and the users present
+//   after:  up to `b` messages with id > a
+//   before: up to `b` messages with id < a
+// Returns {epoch, last_id, llen, {frames oldest first}, {present users}}.
+inline constexpr std::string_view kRead =
+    CHAT_LUA_ENSURE_SEQUENCE("ARGV[4]")
     "local last = tonumber(redis.call('HGET', KEYS[1], 'id')) or 0\n"
-    "local count = tonumber(ARGV[1])\n"
+    "local llen = redis.call('LLEN', KEYS[2])\n"
+    "local first = last - llen + 1\n"
+    "local mode, a, b = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])\n"
+    "local lo, hi\n"
+    "if mode == 'after' then lo, hi = a + 1, a + b\n"
+    "elseif mode == 'before' then lo, hi = a - b, a - 1\n"
+    "else\n"
+    "  local n = a\n"
+    "  if mode == 'join' and b >= 0 and b < last and last - b > n then n = last - b end\n"
+    "  lo, hi = last - n + 1, last\n"
+    "end\n"
+    "if lo < first then lo = first end\n"
+    "if hi > last then hi = last end\n"
     "local frames = {}\n"
-    "if count > 0 then frames = redis.call('LRANGE', KEYS[2], -count, -1) end\n"
-    "return {epoch, last, frames}\n";
+    "if lo <= hi then frames = redis.call('LRANGE', KEYS[2], lo - first, hi - first) end\n"
+    "local present = {}\n"
+    "if mode == 'join' then\n"
+    "  local t = redis.call('TIME')\n"
+    "  present = redis.call('ZRANGEBYSCORE', KEYS[3], t[1] * 1000, '+inf')\n"
+    "end\n"
+    "return {epoch, last, llen, frames, present}\n";
 
 #undef CHAT_LUA_ENSURE_SEQUENCE
+
+// Presence of users in one room, across gateways. A user is present while any
+// gateway's entry for them is unexpired; join and leave events are published
+// on the room channel exactly once, here, atomically.
+// KEYS: presence zset, then one user hash per user. ARGV: op (join, refresh or
+// leave), gateway id, ttl ms, channel, room, user key prefix, then the users.
+// Every call first sweeps users whose every entry has expired (a crashed
+// gateway's). Returns nothing.
+inline constexpr std::string_view kPresence =
+    "local t = redis.call('TIME')\n"
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    "local op, gw, ttl = ARGV[1], ARGV[2], tonumber(ARGV[3])\n"
+    "local channel, room, prefix = ARGV[4], ARGV[5], ARGV[6]\n"
+    "local function event(kind, user)\n"
+    "  redis.call('PUBLISH', channel, '{\"type\":\"presence\",\"room\":\"' .. room ..\n"
+    "    '\",\"event\":\"' .. kind .. '\",\"username\":' .. cjson.encode(user) .. '}')\n"
+    "end\n"
+    "for _, user in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. now)) do\n"
+    "  redis.call('ZREM', KEYS[1], user)\n"
+    "  redis.call('DEL', prefix .. user)\n"
+    "  event('leave', user)\n"
+    "end\n"
+    "for i = 2, #KEYS do\n"
+    "  local key, user = KEYS[i], ARGV[5 + i]\n"
+    "  if op == 'leave' then\n"
+    "    redis.call('HDEL', key, gw)\n"
+    "    local alive = false\n"
+    "    for _, exp in ipairs(redis.call('HVALS', key)) do\n"
+    "      if tonumber(exp) > now then alive = true end\n"
+    "    end\n"
+    "    if not alive then\n"
+    "      redis.call('DEL', key)\n"
+    "      if redis.call('ZREM', KEYS[1], user) == 1 then event('leave', user) end\n"
+    "    end\n"
+    "  else\n"
+    "    local known = redis.call('ZSCORE', KEYS[1], user)\n"
+    "    local exp = now + ttl\n"
+    "    redis.call('HSET', key, gw, exp)\n"
+    "    redis.call('PEXPIRE', key, ttl * 2)\n"
+    "    redis.call('ZADD', KEYS[1], 'GT', exp, user)\n"
+    "    if not known then event('join', user) end\n"
+    "  end\n"
+    "end\n"
+    "return 0\n";
 
 }  // namespace chat::gateway::scripts

@@ -1,16 +1,48 @@
 #include "ws/connection.h"
 
 #include <algorithm>
+#include <cstring>
+
+#include "protocol/v1_codec.h"
 
 namespace chat::gateway {
+namespace {
 
-Connection::Connection(lws* wsi, std::uint64_t id, ClientKind kind, const ConnectionLimits& limits,
-                       ConnectionHandler& handler)
-    : wsi_(wsi), id_(id), kind_(kind), limits_(limits), handler_(handler) {}
+constexpr std::size_t kBatchFrames = 16;
+constexpr std::size_t kBatchBytes = 16 * 1024;
+// Bytes one writable callback may send before yielding to other clients.
+constexpr std::size_t kBurstBytes = 64 * 1024;
+
+}  // namespace
+
+Connection::Connection(lws* wsi, std::uint64_t id, ClientKind kind, std::string username,
+                       const ConnectionLimits& limits, ConnectionHandler& handler)
+    : wsi_(wsi),
+      id_(id),
+      kind_(kind),
+      username_(std::move(username)),
+      limits_(limits),
+      handler_(handler) {}
 
 Connection::~Connection() = default;
 
-void Connection::deliver(const FramePtr& frame) {
+Membership* Connection::membershipOf(std::string_view room) const {
+  for (Membership* m : memberships_) {
+    if (m->room->name == room) return m;
+  }
+  return nullptr;
+}
+
+void Connection::removeMembership(Membership* m) {
+  memberships_.erase(std::remove(memberships_.begin(), memberships_.end(), m), memberships_.end());
+}
+
+RecentRefs& Connection::refs() {
+  if (!refs_) refs_ = std::make_unique<RecentRefs>();
+  return *refs_;
+}
+
+void Connection::enqueue(const FramePtr& frame) {
   if (slow_ || pendingClose_) return;
   const bool wasEmpty = queue_.empty();
   if (!queue_.pushOrReject(frame, limits_.queue)) {
@@ -22,6 +54,29 @@ void Connection::deliver(const FramePtr& frame) {
     return;
   }
   if (wasEmpty) lws_callback_on_writable(wsi_);
+}
+
+void Connection::deliver(const FramePtr& frame) {
+  enqueue(frame);
+}
+
+void Connection::deliverEvent(const FramePtr& frame) {
+  if (isV1()) enqueue(frame);
+}
+
+void Connection::onJoined(const JoinOutcome& outcome) {
+  if (!isV1()) return;
+  std::vector<std::string> present =
+      outcome.present ? *outcome.present : std::vector<std::string>{};
+  // The joiner is present even when the shared read began before it registered.
+  if (std::find(present.begin(), present.end(), username_) == present.end())
+    present.push_back(username_);
+  send(common::encodeJoined(outcome.room, outcome.epoch, outcome.lastId, outcome.recovered,
+                            present));
+}
+
+void Connection::send(std::string_view json) {
+  enqueue(SharedFrame::make(json));
 }
 
 void Connection::closeSoon(common::CloseCode code, std::string_view reason) {
@@ -53,8 +108,24 @@ bool Connection::onReceive(const void* data, std::size_t len) {
   // larger than its receive buffer over several callbacks.
   const std::size_t remaining = lws_remaining_packet_payload(wsi_);
   const bool final = lws_is_final_fragment(wsi_) != 0 && remaining == 0;
-  if (rxBuffer_.size() + len + remaining > limits_.maxFrameBytes)
-    return refuse(common::CloseCode::kMessageTooBig, "frame too large");
+  if (skippingOversized_) {
+    // Still inside a v1 message that was too large: drop it to its end.
+    if (final) {
+      skippingOversized_ = false;
+      send(common::encodeError({}, common::V1ErrorCode::kTooLarge, "frame too large"));
+    }
+    return true;
+  }
+  if (rxBuffer_.size() + len + remaining > limits_.maxFrameBytes) {
+    if (!isV1()) return refuse(common::CloseCode::kMessageTooBig, "frame too large");
+    // v1 clients get an error frame and stay connected.
+    rxBuffer_.clear();
+    if (final)
+      send(common::encodeError({}, common::V1ErrorCode::kTooLarge, "frame too large"));
+    else
+      skippingOversized_ = true;
+    return true;
+  }
 
   if (rxBuffer_.empty() && final) {
     // The common case: the whole message in one callback, no copy.
@@ -69,18 +140,41 @@ bool Connection::onReceive(const void* data, std::size_t len) {
   return true;
 }
 
+bool Connection::writeBatch() {
+  // One process-wide scratch buffer: writes happen one at a time on the loop.
+  static std::vector<unsigned char> scratch(LWS_PRE + kBatchBytes);
+  unsigned char* out = scratch.data() + LWS_PRE;
+  std::size_t size = 0;
+  std::size_t frames = 0;
+  while (!queue_.empty() && frames < kBatchFrames) {
+    SharedFrame& frame = queue_.front();
+    const std::size_t needed = frame.size() + (frames > 0 ? 1 : 0);
+    if (size + needed > kBatchBytes) break;
+    if (frames > 0) out[size++] = '\n';
+    std::memcpy(out + size, frame.payload(), frame.size());
+    size += frame.size();
+    ++frames;
+    queue_.pop();
+  }
+  return lws_write(wsi_, out, size, LWS_WRITE_TEXT) >= 0;
+}
+
 Connection::WriteResult Connection::onWritable() {
   // Several frames per wake-up while the socket takes them: one poll cycle per
   // burst instead of one per frame. The budget keeps one busy client from
   // holding the loop.
-  constexpr std::size_t kBurstBytes = 64 * 1024;
   std::size_t written = 0;
   while (!queue_.empty()) {
     SharedFrame& frame = queue_.front();
-    if (lws_write(wsi_, frame.payload(), frame.size(), LWS_WRITE_TEXT) < 0)
-      return WriteResult::kFailed;
-    written += frame.size();
-    queue_.pop();
+    const std::size_t before = queue_.bytes();
+    if (isV1() && queue_.frames() > 1 && frame.size() < kBatchBytes) {
+      if (!writeBatch()) return WriteResult::kFailed;
+    } else {
+      if (lws_write(wsi_, frame.payload(), frame.size(), LWS_WRITE_TEXT) < 0)
+        return WriteResult::kFailed;
+      queue_.pop();
+    }
+    written += before - queue_.bytes();
     if (queue_.empty()) break;
     if (written >= kBurstBytes || lws_send_pipe_choked(wsi_)) {
       lws_callback_on_writable(wsi_);

@@ -3,18 +3,22 @@
 // holds only a pointer to this object: created on ESTABLISHED, destroyed on
 // CLOSED after it has left its rooms. Frames to the client wait in a bounded
 // OutboundQueue and are written only from the writable callback, so a slow
-// reader never blocks anyone else. Loop thread only.
+// reader never blocks anyone else. v1 clients get queued frames batched into
+// one WebSocket frame, joined by '\n'. Loop thread only.
 
 #include <libwebsockets.h>
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "protocol/refusal.h"
 #include "rooms/room_hub.h"
 #include "ws/outbound_queue.h"
+#include "ws/recent_refs.h"
 
 namespace chat::gateway {
 
@@ -38,23 +42,36 @@ struct ConnectionLimits {
 
 class Connection final : public RoomMember {
  public:
-  Connection(lws* wsi, std::uint64_t id, ClientKind kind, const ConnectionLimits& limits,
-             ConnectionHandler& handler);
+  Connection(lws* wsi, std::uint64_t id, ClientKind kind, std::string username,
+             const ConnectionLimits& limits, ConnectionHandler& handler);
   ~Connection() override;
 
   std::uint64_t id() const { return id_; }
   ClientKind kind() const { return kind_; }
+  bool isV1() const { return kind_ == ClientKind::kV1; }
+  const std::string& username() const { return username_; }
   lws* wsi() const { return wsi_; }
   std::size_t queuedBytes() const { return queue_.bytes(); }
 
-  void setMembership(Membership* m) { membership_ = m; }
-  Membership* membership() const { return membership_; }
+  // Rooms, in join order; the first is the default room of a v1 send.
+  const std::vector<Membership*>& memberships() const { return memberships_; }
+  Membership* membershipOf(std::string_view room) const;
+  void addMembership(Membership* m) { memberships_.push_back(m); }
+  void removeMembership(Membership* m);
+
+  // Remembers the refs of recent sends (created on first use).
+  RecentRefs& refs();
 
   // RoomMember
   void deliver(const FramePtr& frame) override;
+  void deliverEvent(const FramePtr& frame) override;
+  void onJoined(const JoinOutcome& outcome) override;
 
-  // Closes after the frames already queued (flushes nothing new), with a code
-  // and a reason of at most 123 bytes.
+  // Queues a frame made for this client alone (v1 control frames).
+  void send(std::string_view json);
+
+  // Closes after the frames already queued, with a code and a reason of at
+  // most 123 bytes.
   void closeSoon(common::CloseCode code, std::string_view reason);
 
   // LWS_CALLBACK_RECEIVE. Returns false when the connection must close now
@@ -74,15 +91,20 @@ class Connection final : public RoomMember {
   void setCloseReason(common::CloseCode code, std::string_view reason);
 
  private:
+  void enqueue(const FramePtr& frame);
   bool refuse(common::CloseCode code, std::string_view reason);
+  // Writes up to 16 queued frames (16 KiB) as one '\n'-joined frame.
+  bool writeBatch();
 
   lws* wsi_;
   std::uint64_t id_;
   ClientKind kind_;
+  std::string username_;  // v1: fixed at the handshake; plain: empty
   const ConnectionLimits& limits_;
   ConnectionHandler& handler_;
-  Membership* membership_ = nullptr;
+  std::vector<Membership*> memberships_;
   OutboundQueue queue_;
+  std::unique_ptr<RecentRefs> refs_;
   std::string rxBuffer_;  // reassembly of a message that spans callbacks
   struct PendingClose {
     common::CloseCode code;
@@ -90,6 +112,7 @@ class Connection final : public RoomMember {
   };
   std::optional<PendingClose> pendingClose_;
   bool slow_ = false;
+  bool skippingOversized_ = false;
 };
 
 }  // namespace chat::gateway

@@ -37,6 +37,10 @@ WsEndpoint::WsEndpoint(uv_loop_t* loop, const EndpointOptions& options, Endpoint
   protocols_[0].rx_buffer_size = options.rxBufferSize;
   // Without this lws caps each send() at the receive buffer size.
   protocols_[0].tx_packet_size = 64 * 1024;
+  // protocols_[1] is chosen by lws when the client offers "chat.v1"; a client
+  // that offers only unknown subprotocols is refused by lws itself.
+  protocols_[1] = protocols_[0];
+  protocols_[1].name = kV1Subprotocol;
 
   foreignLoops_[0] = loop;
   lws_context_creation_info info;
@@ -91,14 +95,26 @@ int WsEndpoint::callback(lws* wsi, lws_callback_reasons reason, void* user, void
       case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
         return handler->onNetworkConnection() ? 0 : -1;
       case LWS_CALLBACK_HTTP:
-        return handler->onHttp(wsi, std::string_view(static_cast<const char*>(in)));
+        return handler->onHttp(wsi, *session, std::string_view(static_cast<const char*>(in)));
+      case LWS_CALLBACK_HTTP_BODY:
+        handler->onHttpBody(*session, in, len);
+        return 0;
+      case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        return handler->onHttpBodyComplete(wsi, *session);
+      case LWS_CALLBACK_HTTP_WRITEABLE:
+        return handler->onHttpWritable(wsi, *session);
+      case LWS_CALLBACK_CLOSED_HTTP:
+        if (session != nullptr) handler->onHttpClosed(*session);
+        return 0;
       case LWS_CALLBACK_HTTP_FILE_COMPLETION:
         return lws_http_transaction_completed(wsi) != 0 ? -1 : 0;
       case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
         return handler->onUpgradeRequest(wsi) ? 0 : 1;
       case LWS_CALLBACK_ESTABLISHED:
         session->connection = nullptr;
-        handler->onEstablished(wsi, *session);
+        session->http = nullptr;
+        handler->onEstablished(wsi, *session,
+                               std::strcmp(lws_get_protocol(wsi)->name, kV1Subprotocol) == 0);
         return 0;
       case LWS_CALLBACK_RECEIVE:
         return handler->onReceive(*session, in, len) ? 0 : -1;

@@ -16,9 +16,12 @@
 namespace chat::gateway {
 
 class Connection;
+struct HttpExchange;
 
+// lws' per-connection user data: zeroed by lws; one of the two is set.
 struct Session {
-  Connection* connection;
+  Connection* connection;  // a WebSocket client, from ESTABLISHED to CLOSED
+  HttpExchange* http;      // an API request waiting for its answer
 };
 
 class EndpointHandler {
@@ -26,11 +29,16 @@ class EndpointHandler {
   virtual ~EndpointHandler() = default;
   // A plain HTTP request; `path` excludes the query. Return as lws expects:
   // 0 to keep the connection, -1 to close it.
-  virtual int onHttp(lws* wsi, std::string_view path) = 0;
+  virtual int onHttp(lws* wsi, Session& session, std::string_view path) = 0;
+  virtual void onHttpBody(Session& session, const void* data, std::size_t len) = 0;
+  virtual int onHttpBodyComplete(lws* wsi, Session& session) = 0;
+  virtual int onHttpWritable(lws* wsi, Session& session) = 0;
+  virtual void onHttpClosed(Session& session) = 0;
   // An upgrade request, before lws picks a protocol: return true to accept it.
   // To refuse, send a status first (refuseUpgrade) and return false.
   virtual bool onUpgradeRequest(lws* wsi) = 0;
-  virtual void onEstablished(lws* wsi, Session& session) = 0;
+  // `v1`: the client negotiated the chat.v1 subprotocol.
+  virtual void onEstablished(lws* wsi, Session& session, bool v1) = 0;
   // Return false to close the connection now.
   virtual bool onReceive(Session& session, const void* data, std::size_t len) = 0;
   virtual bool onWritable(Session& session) = 0;
@@ -45,6 +53,8 @@ struct EndpointOptions {
   std::chrono::seconds pingTimeout{60};
   std::size_t rxBufferSize = 1024;
 };
+
+inline constexpr char kV1Subprotocol[] = "chat.v1";
 
 class WsEndpoint {
  public:
@@ -68,7 +78,7 @@ class WsEndpoint {
 
   EndpointHandler& handler_;
   lws_retry_bo_t retryPolicy_{};
-  lws_protocols protocols_[2]{};
+  lws_protocols protocols_[3]{};    // plain, chat.v1, terminator
   lws_context* context_ = nullptr;  // cleared by lws once fully freed
   lws_vhost* vhost_ = nullptr;
   bool destroying_ = false;

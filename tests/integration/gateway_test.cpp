@@ -1,5 +1,6 @@
 #include "gateway_test.h"
 
+#include <cctype>
 #include <chrono>
 #include <iostream>
 #include <stdexcept>
@@ -36,8 +37,8 @@ void GatewayTest::TearDown() {
     for (auto& gateway : gateways_) {
       std::cerr << "----- stderr of gateway " << gateway->id() << " (pid " << gateway->pid()
                 << ", port " << gateway->port() << ") -----\n"
-                << tail(gateway->readStderr(), kLogTailBytes) << "----- end of "
-                << gateway->id() << " -----\n";
+                << tail(gateway->readStderr(), kLogTailBytes) << "----- end of " << gateway->id()
+                << " -----\n";
     }
   }
   gateways_.clear();
@@ -78,11 +79,17 @@ std::string GatewayTest::uniqueRoom(std::string_view suffix) const {
   return room.substr(0, 64);
 }
 
-std::string historyKey(const std::string& room) { return "chat:{" + room + "}:history"; }
+std::string historyKey(const std::string& room) {
+  return "chat:{" + room + "}:history";
+}
 
-std::string sequenceKey(const std::string& room) { return "chat:{" + room + "}:seq"; }
+std::string sequenceKey(const std::string& room) {
+  return "chat:{" + room + "}:seq";
+}
 
-std::string plainTarget(const std::string& room) { return "/websocket?room=" + room; }
+std::string plainTarget(const std::string& room) {
+  return "/websocket?room=" + room;
+}
 
 std::unique_ptr<WsClient> connectPlain(const GatewayProcess& gateway, const std::string& room,
                                        WsConnectOptions options) {

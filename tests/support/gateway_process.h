@@ -19,8 +19,8 @@
 namespace chat::testing {
 
 struct GatewayOptions {
-  std::string binary;    // path of chat-gateway
-  std::string redisUrl;  // REDIS_URL
+  std::string binary;     // path of chat-gateway
+  std::string redisUrl;   // REDIS_URL
   std::string id = "gw";  // GATEWAY_ID, also the name of its log files
   EnvVars env;            // more settings (HISTORY_SIZE, STATIC_DIR, ...)
   std::vector<std::string> args;

@@ -19,7 +19,8 @@ HttpResponse httpRequest(std::uint16_t port, const HttpRequest& request,
     text += name + ": " + value + "\r\n";
     hasLength = hasLength || toLower(name) == "content-length";
   }
-  if (!hasLength && (!request.body.empty() || request.method == "POST" || request.method == "PUT")) {
+  if (!hasLength &&
+      (!request.body.empty() || request.method == "POST" || request.method == "PUT")) {
     text += "Content-Length: " + std::to_string(request.body.size()) + "\r\n";
   }
   text += "\r\n";
@@ -27,8 +28,7 @@ HttpResponse httpRequest(std::uint16_t port, const HttpRequest& request,
   IoResult sent = socket.sendAll(text, deadline);
   if (sent != IoResult::kOk) {
     HttpResponse failed;
-    failed.error = std::string("sending the request: ") + describe(sent) + " " +
-                   socket.lastError();
+    failed.error = std::string("sending the request: ") + describe(sent) + " " + socket.lastError();
     return failed;
   }
   return readResponse(socket, deadline, request.method != "HEAD");

@@ -8,7 +8,8 @@ namespace chat::testing {
 namespace {
 
 std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t'))
+    text.remove_prefix(1);
   while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r')) {
     text.remove_suffix(1);
   }
@@ -106,7 +107,8 @@ HttpResponse readResponse(TcpSocket& socket, const Deadline& deadline, bool read
   if (got != IoResult::kOk) {
     HttpResponse failed;
     failed.error = std::string("reading the response head: ") + describe(got) + " " +
-                   socket.lastError() + (socket.buffer().empty() ? "" : "; got: " + socket.buffer());
+                   socket.lastError() +
+                   (socket.buffer().empty() ? "" : "; got: " + socket.buffer());
     return failed;
   }
   std::optional<HttpResponse> parsed = parseResponseHead(head);

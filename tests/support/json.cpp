@@ -35,7 +35,9 @@ std::optional<JsonObject> JsonObject::parse(std::string_view text, std::string* 
   return JsonObject(std::move(impl));
 }
 
-bool JsonObject::has(std::string_view key) const { return impl_->find(key) != nullptr; }
+bool JsonObject::has(std::string_view key) const {
+  return impl_->find(key) != nullptr;
+}
 
 std::optional<std::string> JsonObject::string(std::string_view key) const {
   const rapidjson::Value* value = impl_->find(key);
@@ -70,8 +72,8 @@ std::optional<ChatMessage> parseChatMessage(std::string_view frame, std::string*
   message.raw = frame;
   auto fail = [&](const char* field, const char* type) -> std::optional<ChatMessage> {
     if (error != nullptr) {
-      *error = std::string("field '") + field + "' missing or not " + type + " in " +
-               std::string(frame);
+      *error =
+          std::string("field '") + field + "' missing or not " + type + " in " + std::string(frame);
     }
     return std::nullopt;
   };

@@ -27,16 +27,19 @@ std::vector<std::string> childEnvironment(const EnvVars& extra) {
     std::string_view current(*entry);
     std::string_view key = current.substr(0, current.find('='));
     bool replaced = false;
-    for (const auto& [name, value] : extra) replaced = replaced || name == key;
+    for (const auto& [name, value] : extra)
+      replaced = replaced || name == key;
     if (!replaced) result.emplace_back(current);
   }
-  for (const auto& [name, value] : extra) result.push_back(name + "=" + value);
+  for (const auto& [name, value] : extra)
+    result.push_back(name + "=" + value);
   return result;
 }
 
 std::vector<char*> pointers(std::vector<std::string>& strings) {
   std::vector<char*> result;
-  for (auto& s : strings) result.push_back(s.data());
+  for (auto& s : strings)
+    result.push_back(s.data());
   result.push_back(nullptr);
   return result;
 }
@@ -180,10 +183,16 @@ ExitStatus Process::kill() {
   return *status_;
 }
 
-std::string Process::readStdout() const { return readFile(stdoutPath_); }
+std::string Process::readStdout() const {
+  return readFile(stdoutPath_);
+}
 
-std::string Process::readStderr() const { return readFile(stderrPath_); }
+std::string Process::readStderr() const {
+  return readFile(stderrPath_);
+}
 
-bool Process::hasSanitizerReport() const { return containsSanitizerReport(readStderr()); }
+bool Process::hasSanitizerReport() const {
+  return containsSanitizerReport(readStderr());
+}
 
 }  // namespace chat::testing

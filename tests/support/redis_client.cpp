@@ -44,8 +44,7 @@ std::optional<Reply> RedisClient::readReply(std::chrono::milliseconds timeout) {
     IoResult more = socket_.fill(deadline);
     if (more == IoResult::kTimeout) return std::nullopt;
     if (more != IoResult::kOk) {
-      throw std::runtime_error(std::string("redis: ") + describe(more) + " " +
-                               socket_.lastError());
+      throw std::runtime_error(std::string("redis: ") + describe(more) + " " + socket_.lastError());
     }
   }
 }
@@ -79,7 +78,8 @@ std::vector<std::string> RedisClient::strings(const std::vector<std::string>& ar
 std::map<std::string, std::string> RedisClient::hash(const std::string& key) {
   std::vector<std::string> flat = strings({"HGETALL", key});
   std::map<std::string, std::string> result;
-  for (std::size_t i = 0; i + 1 < flat.size(); i += 2) result[flat[i]] = flat[i + 1];
+  for (std::size_t i = 0; i + 1 < flat.size(); i += 2)
+    result[flat[i]] = flat[i + 1];
   return result;
 }
 

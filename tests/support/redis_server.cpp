@@ -44,9 +44,13 @@ RedisServer::RedisServer(std::uint16_t port) {
 
 RedisServer::~RedisServer() = default;
 
-std::string RedisServer::url() const { return "redis://127.0.0.1:" + std::to_string(port_); }
+std::string RedisServer::url() const {
+  return "redis://127.0.0.1:" + std::to_string(port_);
+}
 
-bool RedisServer::isRunning() { return process_ && process_->isRunning(); }
+bool RedisServer::isRunning() {
+  return process_ && process_->isRunning();
+}
 
 ExitStatus RedisServer::stop() {
   if (!process_) return ExitStatus{};
@@ -67,21 +71,23 @@ void RedisServer::restart() {
   for (int attempt = 0; attempt < kPortAttempts; ++attempt) {
     if (startOn(port_, why)) return;
   }
-  throw std::runtime_error("redis-server did not restart on port " + std::to_string(port_) +
-                           ": " + why);
+  throw std::runtime_error("redis-server did not restart on port " + std::to_string(port_) + ": " +
+                           why);
 }
 
-std::string RedisServer::log() const { return process_ ? process_->readStdout() : std::string(); }
+std::string RedisServer::log() const {
+  return process_ ? process_->readStdout() : std::string();
+}
 
 bool RedisServer::startOn(std::uint16_t port, std::string& why) {
   ProcessOptions options;
   options.executable = "redis-server";
-  options.args = {"--port",     std::to_string(port),
-                  "--bind",     "127.0.0.1",
-                  "--save",     "",
+  options.args = {"--port",       std::to_string(port),
+                  "--bind",       "127.0.0.1",
+                  "--save",       "",
                   "--appendonly", "no",
-                  "--dir",      dir_.path().string(),
-                  "--daemonize", "no"};
+                  "--dir",        dir_.path().string(),
+                  "--daemonize",  "no"};
   options.workingDir = dir_.path();
   options.logDir = dir_.path();
   options.name = "redis-" + std::to_string(port);
@@ -89,9 +95,8 @@ bool RedisServer::startOn(std::uint16_t port, std::string& why) {
   process_ = std::make_unique<Process>(options);
   port_ = port;
   pid_t pid = process_->pid();
-  bool ready = waitFor(
-      [&] { return !process_->isRunning() || answersAsPid(port, pid); }, kStartTimeout,
-      std::chrono::milliseconds(10));
+  bool ready = waitFor([&] { return !process_->isRunning() || answersAsPid(port, pid); },
+                       kStartTimeout, std::chrono::milliseconds(10));
   if (ready && process_->isRunning()) return true;
   ExitStatus status = process_->stop(SIGTERM, std::chrono::milliseconds(2000));
   why = "redis-server on port " + std::to_string(port) + " " +

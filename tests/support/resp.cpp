@@ -32,8 +32,7 @@ DecodeStatus decodeAt(std::string_view input, std::size_t& pos, Reply& reply, st
       return DecodeStatus::kComplete;
     case ':':
       reply.type = Reply::Type::kInteger;
-      return parseInteger(line, reply.integer) ? DecodeStatus::kComplete
-                                               : DecodeStatus::kMalformed;
+      return parseInteger(line, reply.integer) ? DecodeStatus::kComplete : DecodeStatus::kMalformed;
     case '$': {
       std::int64_t length = 0;
       if (!parseInteger(line, length) || length < -1) return DecodeStatus::kMalformed;

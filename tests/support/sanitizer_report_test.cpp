@@ -15,8 +15,7 @@ TEST(SanitizerReportTest, RecognisesAsanLsanAndUbsan) {
 TEST(SanitizerReportTest, ExcerptStartsAFewLinesBeforeTheReport) {
   std::string log = "a\nb\nc\nd\ne\nf\n==1==ERROR: AddressSanitizer: x\nstack\n";
   std::string excerpt = sanitizerReportExcerpt(log);
-  EXPECT_EQ(excerpt.rfind("d\ne\nf\n==1==ERROR: AddressSanitizer: x\nstack\n", 0), 0u)
-      << excerpt;
+  EXPECT_EQ(excerpt.rfind("d\ne\nf\n==1==ERROR: AddressSanitizer: x\nstack\n", 0), 0u) << excerpt;
   EXPECT_EQ(sanitizerReportExcerpt("fine"), "");
 }
 

@@ -44,7 +44,9 @@ const char* describe(IoResult result) {
   return "?";
 }
 
-TcpSocket::~TcpSocket() { close(); }
+TcpSocket::~TcpSocket() {
+  close();
+}
 
 TcpSocket::TcpSocket(TcpSocket&& other) noexcept
     : fd_(std::exchange(other.fd_, -1)),

@@ -25,7 +25,9 @@ TempDir::TempDir(std::string_view prefix) {
   path_ = buffer.data();
 }
 
-TempDir::~TempDir() { remove(); }
+TempDir::~TempDir() {
+  remove();
+}
 
 TempDir::TempDir(TempDir&& other) noexcept : path_(std::exchange(other.path_, {})) {}
 

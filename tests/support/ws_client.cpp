@@ -1,5 +1,7 @@
 #include "ws_client.h"
 
+#include <charconv>
+
 #include "ws_handshake.h"
 
 namespace chat::testing {
@@ -15,8 +17,10 @@ bool containsToken(const std::string& headerValue, std::string_view token) {
     std::size_t comma = lower.find(',', start);
     std::string_view item(lower.data() + start,
                           (comma == std::string::npos ? lower.size() : comma) - start);
-    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    while (!item.empty() && item.front() == ' ')
+      item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ')
+      item.remove_suffix(1);
     if (item == token) return true;
     if (comma == std::string::npos) break;
     start = comma + 1;
@@ -61,12 +65,12 @@ bool WsClient::connect(std::uint16_t port, const std::string& target, WsConnectO
   }
   if (handshake_.status != 101) {
     // A refusal: its body (if any) helps a failure message.
-    std::string length = handshake_.header("content-length");
-    if (!length.empty() && length != "0") {
-      std::string body;
-      if (socket_.readExact(std::stoul(length), deadline, body) == IoResult::kOk) {
-        handshake_.body = body;
-      }
+    std::size_t length = 0;
+    std::string lengthHeader = handshake_.header("content-length");
+    std::from_chars(lengthHeader.data(), lengthHeader.data() + lengthHeader.size(), length);
+    std::string body;
+    if (length > 0 && socket_.readExact(length, deadline, body) == IoResult::kOk) {
+      handshake_.body = body;
     }
     error_ = "handshake refused: " + std::to_string(handshake_.status) + " " + handshake_.reason;
     socket_.close();
@@ -97,7 +101,8 @@ bool WsClient::validateHandshake(const std::string& key, const WsConnectOptions&
   std::string chosen = subprotocol();
   if (!chosen.empty()) {
     bool offered = false;
-    for (const std::string& protocol : options.subprotocols) offered = offered || protocol == chosen;
+    for (const std::string& protocol : options.subprotocols)
+      offered = offered || protocol == chosen;
     if (!offered) {
       // A browser fails the connection in this case (RFC 6455 4.1).
       error_ = "server selected subprotocol '" + chosen + "' that the client did not offer";
@@ -119,7 +124,8 @@ bool WsClient::sendOnWire(const WsFrame& frame) {
   }
   MaskKey mask;
   std::uniform_int_distribution<int> distribution(0, 255);
-  for (auto& byte : mask) byte = static_cast<std::uint8_t>(distribution(random_));
+  for (auto& byte : mask)
+    byte = static_cast<std::uint8_t>(distribution(random_));
   IoResult sent = socket_.sendAll(encodeFrame(frame, mask), Deadline(kDefaultTimeout));
   if (sent != IoResult::kOk) {
     error_ = std::string("send: ") + describe(sent) + " " + socket_.lastError();
@@ -146,8 +152,7 @@ bool WsClient::sendPing(std::string_view payload) {
 }
 
 bool WsClient::sendClose(std::uint16_t code, std::string_view reason) {
-  return sendFrame(
-      WsFrame{true, 0, WsOpcode::kClose, true, encodeClosePayload(code, reason)});
+  return sendFrame(WsFrame{true, 0, WsOpcode::kClose, true, encodeClosePayload(code, reason)});
 }
 
 bool WsClient::sendRaw(std::string_view bytes) {

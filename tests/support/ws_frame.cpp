@@ -20,7 +20,9 @@ const char* describe(WsOpcode opcode) {
   return "reserved";
 }
 
-bool isControl(WsOpcode opcode) { return (static_cast<std::uint8_t>(opcode) & 0x8) != 0; }
+bool isControl(WsOpcode opcode) {
+  return (static_cast<std::uint8_t>(opcode) & 0x8) != 0;
+}
 
 std::string encodeFrame(const WsFrame& frame, const std::optional<MaskKey>& mask) {
   std::string out;
@@ -41,7 +43,8 @@ std::string encodeFrame(const WsFrame& frame, const std::optional<MaskKey>& mask
     }
   }
   if (!mask) return out + frame.payload;
-  for (std::uint8_t byte : *mask) out.push_back(static_cast<char>(byte));
+  for (std::uint8_t byte : *mask)
+    out.push_back(static_cast<char>(byte));
   for (std::size_t i = 0; i < length; ++i) {
     out.push_back(static_cast<char>(static_cast<std::uint8_t>(frame.payload[i]) ^ (*mask)[i % 4]));
   }
@@ -76,7 +79,8 @@ FrameDecodeResult decodeFrame(std::string_view input, std::size_t maxPayload) {
   } else if (length == 127) {
     if (input.size() < 10) return result;
     length = 0;
-    for (std::size_t i = 2; i < 10; ++i) length = (length << 8) | byte(i);
+    for (std::size_t i = 2; i < 10; ++i)
+      length = (length << 8) | byte(i);
     if ((length >> 63) != 0) return malformed("64-bit length with the top bit set");
     if (length <= 0xFFFF) return malformed("non-minimal 64-bit length");
     pos = 10;
@@ -89,7 +93,8 @@ FrameDecodeResult decodeFrame(std::string_view input, std::size_t maxPayload) {
   MaskKey mask{};
   if (frame.masked) {
     if (input.size() < pos + 4) return result;
-    for (std::size_t i = 0; i < 4; ++i) mask[i] = byte(pos + i);
+    for (std::size_t i = 0; i < 4; ++i)
+      mask[i] = byte(pos + i);
     pos += 4;
   }
   auto size = static_cast<std::size_t>(length);
@@ -97,7 +102,8 @@ FrameDecodeResult decodeFrame(std::string_view input, std::size_t maxPayload) {
   frame.payload.assign(input.substr(pos, size));
   if (frame.masked) {
     for (std::size_t i = 0; i < size; ++i) {
-      frame.payload[i] = static_cast<char>(static_cast<std::uint8_t>(frame.payload[i]) ^ mask[i % 4]);
+      frame.payload[i] =
+          static_cast<char>(static_cast<std::uint8_t>(frame.payload[i]) ^ mask[i % 4]);
     }
   }
   result.status = FrameDecodeStatus::kComplete;

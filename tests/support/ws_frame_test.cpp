@@ -23,7 +23,8 @@ TEST(WsFrameTest, EncodesAMaskedShortTextFrameAsInRfc6455) {
 TEST(WsFrameTest, DecodesWhatItEncodesAtEveryLengthForm) {
   for (std::size_t length : {0u, 1u, 125u, 126u, 65535u, 65536u, 100000u}) {
     std::string payload(length, 'x');
-    for (std::size_t i = 0; i < length; ++i) payload[i] = static_cast<char>(i * 7);
+    for (std::size_t i = 0; i < length; ++i)
+      payload[i] = static_cast<char>(i * 7);
     for (bool masked : {false, true}) {
       std::optional<MaskKey> mask;
       if (masked) mask = MaskKey{1, 2, 3, 4};
@@ -39,8 +40,8 @@ TEST(WsFrameTest, DecodesWhatItEncodesAtEveryLengthForm) {
 }
 
 TEST(WsFrameTest, NeedsMoreForEveryTruncation) {
-  std::string wire =
-      encodeFrame(WsFrame{true, 0, WsOpcode::kText, true, std::string(300, 'a')}, MaskKey{9, 8, 7, 6});
+  std::string wire = encodeFrame(WsFrame{true, 0, WsOpcode::kText, true, std::string(300, 'a')},
+                                 MaskKey{9, 8, 7, 6});
   for (std::size_t cut = 0; cut < wire.size(); ++cut) {
     EXPECT_EQ(decodeFrame(std::string_view(wire).substr(0, cut), kMax).status,
               FrameDecodeStatus::kNeedMore)
@@ -49,8 +50,9 @@ TEST(WsFrameTest, NeedsMoreForEveryTruncation) {
 }
 
 TEST(WsFrameTest, DecodesOnlyTheFirstOfTwoFrames) {
-  std::string wire = encodeFrame(WsFrame{false, 0, WsOpcode::kText, false, "ab"}, std::nullopt) +
-                     encodeFrame(WsFrame{true, 0, WsOpcode::kContinuation, false, "c"}, std::nullopt);
+  std::string wire =
+      encodeFrame(WsFrame{false, 0, WsOpcode::kText, false, "ab"}, std::nullopt) +
+      encodeFrame(WsFrame{true, 0, WsOpcode::kContinuation, false, "c"}, std::nullopt);
   FrameDecodeResult first = decodeFrame(wire, kMax);
   ASSERT_EQ(first.status, FrameDecodeStatus::kComplete);
   EXPECT_FALSE(first.frame.fin);

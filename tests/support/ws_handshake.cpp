@@ -22,7 +22,8 @@ std::string makeWebSocketKey() {
   static thread_local std::mt19937 random{std::random_device{}()};
   std::string bytes(16, '\0');
   std::uniform_int_distribution<int> distribution(0, 255);
-  for (char& b : bytes) b = static_cast<char>(distribution(random));
+  for (char& b : bytes)
+    b = static_cast<char>(distribution(random));
   return base64Encode(bytes);
 }
 
@@ -52,7 +53,8 @@ std::string buildHandshakeRequest(const HandshakeRequest& request) {
     }
     text += "Sec-WebSocket-Protocol: " + list + "\r\n";
   }
-  for (const auto& [name, value] : request.headers) text += name + ": " + value + "\r\n";
+  for (const auto& [name, value] : request.headers)
+    text += name + ": " + value + "\r\n";
   text += "\r\n";
   return text;
 }

@@ -23,7 +23,7 @@ struct HandshakeRequest {
   std::string host;    // "127.0.0.1:PORT"
   std::string target;  // "/websocket?room=lobby"
   std::string key;
-  std::vector<std::string> subprotocols;  // none: a plain client
+  std::vector<std::string> subprotocols;                     // none: a plain client
   std::vector<std::pair<std::string, std::string>> headers;  // Origin, ...
 };
 

@@ -37,8 +37,7 @@ TEST(WsHandshakeTest, PlainRequestOffersNoSubprotocol) {
 }
 
 TEST(WsHandshakeTest, RequestListsSubprotocolsAndExtraHeaders) {
-  HandshakeRequest request{
-      "h", "/", "k", {"chat.v1", "other"}, {{"Origin", "http://h"}}};
+  HandshakeRequest request{"h", "/", "k", {"chat.v1", "other"}, {{"Origin", "http://h"}}};
   std::string text = buildHandshakeRequest(request);
   EXPECT_NE(text.find("\r\nSec-WebSocket-Protocol: chat.v1, other\r\n"), std::string::npos);
   EXPECT_NE(text.find("\r\nOrigin: http://h\r\n"), std::string::npos);

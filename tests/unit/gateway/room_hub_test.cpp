@@ -37,14 +37,14 @@ class FakeBus final : public Bus {
 
 class FakeHistory final : public HistorySource {
  public:
-  bool readRecent(std::string_view room, std::size_t count, RecentFn done) override {
-    reads.push_back({std::string(room), count, std::move(done)});
+  bool read(std::string_view room, const HistoryQuery& query, ReadFn done) override {
+    reads.push_back({std::string(room), query, std::move(done)});
     return true;
   }
   struct Read {
     std::string room;
-    std::size_t count;
-    RecentFn done;
+    HistoryQuery query;
+    ReadFn done;
   };
   std::deque<Read> reads;
 };
@@ -55,7 +55,13 @@ class FakeMember final : public RoomMember {
     const auto header = common::parseMessageHeader(frame->view());
     ids.push_back(header ? header->id : 0);
   }
-  void onJoined(std::string_view) override { ++joined; }
+  void onJoined(const JoinOutcome& outcome) override {
+    ++joined;
+    lastRecovered = outcome.recovered;
+    lastJoinedId = outcome.lastId;
+  }
+  std::optional<bool> lastRecovered;
+  std::uint64_t lastJoinedId = 0;
   std::vector<std::uint64_t> ids;
   int joined = 0;
 };
@@ -65,11 +71,12 @@ std::string frame(std::string_view room, std::uint64_t id, std::string_view epoc
                                     common::encodeMessageBody("alice", "hi"));
 }
 
-RecentHistory history(std::string_view room, std::uint64_t first, std::uint64_t last,
-                      std::string epoch = "e1") {
-  RecentHistory h;
+HistorySlice history(std::string_view room, std::uint64_t first, std::uint64_t last,
+                     std::string epoch = "e1") {
+  HistorySlice h;
   h.epoch = epoch;
   h.lastId = last;
+  h.length = last;  // everything since id 1 is still held
   for (std::uint64_t id = first; id <= last && id != 0; ++id)
     h.frames.push_back(frame(room, id, epoch));
   return h;
@@ -108,7 +115,7 @@ class RoomHubTest : public ::testing::Test {
     return true;
   }
 
-  void completeRead(RecentHistory h) {
+  void completeRead(HistorySlice h) {
     ASSERT_FALSE(history_.reads.empty());
     auto read = std::move(history_.reads.front());
     history_.reads.pop_front();
@@ -129,7 +136,8 @@ TEST_F(RoomHubTest, FirstMemberSubscribesAndReadsHistoryOnlyAfterConfirmation) {
   EXPECT_TRUE(history_.reads.empty()) << "history must be read after SUBSCRIBE is confirmed";
   hub_->onRoomSubscribed("r");
   ASSERT_EQ(history_.reads.size(), 1u) << "one read serves every waiting joiner";
-  EXPECT_EQ(history_.reads.front().count, 100u);
+  EXPECT_EQ(history_.reads.front().query.a, 100u);
+  EXPECT_EQ(history_.reads.front().query.mode, HistoryQuery::Mode::kJoin);
   completeRead(history("r", 1, 3));
   EXPECT_EQ(alice.ids, range(1, 3));
   EXPECT_EQ(bob.ids, range(1, 3));
@@ -228,8 +236,13 @@ TEST_F(RoomHubTest, NewEpochRestartsTheSequenceForMembers) {
   hub_->join(alice, "r");
   hub_->onRoomSubscribed("r");
   completeRead(history("r", 1, 3));
+  EXPECT_EQ(alice.joined, 1);
+  // Redis lost the room: ids start again under epoch e2.
   hub_->onRoomFrame("r", frame("r", 1, "e2"));
+  completeRead(history("r", 1, 1, "e2"));
   EXPECT_EQ(alice.ids, (std::vector<std::uint64_t>{1, 2, 3, 1}));
+  EXPECT_EQ(alice.joined, 2) << "a fresh joined for the new epoch";
+  EXPECT_EQ(alice.lastRecovered, std::optional<bool>(false));
 }
 
 TEST_F(RoomHubTest, LastLeaveUnsubscribesAfterTheGraceAndRejoinWaitsForConfirmation) {
@@ -274,6 +287,50 @@ TEST_F(RoomHubTest, LeaveKeepsOtherMembersReachable) {
   EXPECT_TRUE(a.ids.empty());
   EXPECT_EQ(b.ids, range(1, 1));
   EXPECT_EQ(c.ids, range(1, 1));
+}
+
+TEST_F(RoomHubTest, ResumeWithinTheWindowReplaysOnlyWhatWasMissed) {
+  FakeMember alice;
+  hub_->join(alice, "r", JoinRequest{17, "e1"});
+  hub_->onRoomSubscribed("r");
+  ASSERT_EQ(history_.reads.size(), 1u);
+  EXPECT_EQ(history_.reads.front().query.b, 17) << "the read reaches back to since";
+  completeRead(history("r", 1, 20));
+  EXPECT_EQ(alice.ids, range(18, 20));
+  EXPECT_EQ(alice.lastRecovered, std::optional<bool>(true));
+  EXPECT_EQ(alice.lastJoinedId, 20u);
+}
+
+TEST_F(RoomHubTest, ResumeFromAnotherEpochOrPastTheWindowIsNotRecovered) {
+  FakeMember oldEpoch, trimmed, future;
+  hub_->join(oldEpoch, "r", JoinRequest{3, "e0"});
+  hub_->join(trimmed, "r", JoinRequest{2, "e1"});
+  hub_->join(future, "r", JoinRequest{99, ""});
+  hub_->onRoomSubscribed("r");
+  auto slice = history("r", 11, 200);
+  slice.length = 190;  // ids 11..200 held; 1..10 trimmed
+  completeRead(std::move(slice));
+  for (FakeMember* m : {&oldEpoch, &trimmed}) {
+    EXPECT_EQ(m->lastRecovered, std::optional<bool>(false));
+    EXPECT_EQ(m->ids, range(101, 200)) << "the last HISTORY_ON_JOIN messages";
+  }
+  EXPECT_EQ(future.lastRecovered, std::optional<bool>(true)) << "since 99 is inside the window";
+  EXPECT_EQ(future.ids, range(100, 200));
+}
+
+TEST_F(RoomHubTest, SkippedIdsTriggerAGapRepairFromHistory) {
+  FakeMember alice;
+  hub_->join(alice, "r");
+  hub_->onRoomSubscribed("r");
+  completeRead(history("r", 1, 2));
+  hub_->onRoomFrame("r", frame("r", 5));  // 3 and 4 were lost on the way
+  EXPECT_EQ(alice.ids, range(1, 2)) << "nothing out of order";
+  ASSERT_EQ(history_.reads.size(), 1u);
+  EXPECT_EQ(history_.reads.front().query.b, 2);
+  completeRead(history("r", 1, 4));
+  hub_->onRoomFrame("r", frame("r", 6));
+  EXPECT_EQ(alice.ids, range(1, 6));
+  EXPECT_EQ(hub_->stats().gapRepairs, 1u);
 }
 
 }  // namespace

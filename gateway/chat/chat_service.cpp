@@ -1,0 +1,238 @@
+#include "chat/chat_service.h"
+
+#include "log/log.h"
+#include "protocol/codec.h"
+#include "protocol/v1_codec.h"
+#include "protocol/validation.h"
+
+namespace chat::gateway {
+
+using common::V1ErrorCode;
+
+ChatService::ChatService(const common::Settings& settings, MessageStore& store, RoomHub& hub,
+                         PresenceTracker& presence, ServerStats& stats, FindConnection find,
+                         IsReady ready)
+    : settings_(settings),
+      store_(store),
+      hub_(hub),
+      presence_(presence),
+      stats_(stats),
+      find_(std::move(find)),
+      ready_(std::move(ready)) {}
+
+void ChatService::onOpen(Connection& connection, const UrlJoin& join) {
+  if (connection.isV1()) {
+    connection.send(
+        common::encodeWelcome(settings_.gatewayId + "-" + std::to_string(connection.id()),
+                              connection.username(), settings_.gatewayId));
+  }
+  joinRoom(connection, join.room, join.request);
+}
+
+void ChatService::onClose(Connection& connection) {
+  while (!connection.memberships().empty())
+    leaveRoom(connection, connection.memberships().back());
+}
+
+void ChatService::joinRoom(Connection& connection, const std::string& room, JoinRequest request) {
+  // Presence first: the join's read then already lists this user.
+  if (connection.isV1()) presence_.add(room, connection.username());
+  connection.addMembership(hub_.join(connection, room, std::move(request)));
+}
+
+void ChatService::leaveRoom(Connection& connection, Membership* membership) {
+  if (connection.isV1()) presence_.remove(membership->room->name, connection.username());
+  connection.removeMembership(membership);
+  hub_.leave(membership);
+}
+
+bool ChatService::onText(Connection& connection, std::string_view text) {
+  ++stats_.messagesReceived;
+  return connection.isV1() ? onV1Text(connection, text) : onPlainText(connection, text);
+}
+
+void ChatService::storeDone() {
+  --storesInFlight_;
+  if (onStoreDone_) onStoreDone_();
+}
+
+// ---- Plain clients (section 2) ------------------------------------------------
+
+bool ChatService::onPlainText(Connection& connection, std::string_view text) {
+  auto decoded = common::decodePlainFrame(text, settings_.maxTextCodePoints);
+  if (decoded.refusal) {
+    stats_.refuse(*decoded.refusal);
+    // The tutorial page sends empty texts on a bare Enter: ignore them.
+    if (*decoded.refusal == common::Refusal::kEmptyText) return true;
+    connection.setCloseReason(common::plainCloseCode(*decoded.refusal), decoded.reason);
+    return false;
+  }
+  const std::string body = common::encodeMessageBody(decoded.send->username, decoded.send->text);
+  const std::string& room = connection.memberships().front()->room->name;
+  ++storesInFlight_;
+  const bool sent =
+      store_.store(room, body, [this, id = connection.id()](std::optional<StoredAck> ack) {
+        if (ack) {
+          ++stats_.messagesStored;
+        } else {
+          ++stats_.storeFailures;
+          stats_.refuse(common::Refusal::kUnavailable);
+          // Never drop a plain client's message silently: it learns by the close.
+          if (Connection* c = find_(id))
+            c->closeSoon(common::CloseCode::kTryAgainLater,
+                         "message not stored: redis unavailable");
+        }
+        storeDone();
+      });
+  if (!sent) {
+    --storesInFlight_;
+    stats_.refuse(common::Refusal::kUnavailable);
+    connection.setCloseReason(common::CloseCode::kTryAgainLater,
+                              "message not stored: redis unavailable");
+    return false;
+  }
+  return true;
+}
+
+// ---- chat.v1 clients (section 4) ----------------------------------------------
+
+bool ChatService::onV1Text(Connection& connection, std::string_view text) {
+  auto decoded = common::decodeV1Frame(text, settings_.maxTextCodePoints);
+  if (decoded.ignore) return true;
+  if (decoded.refusal) {
+    stats_.refuse(decoded.refusal->reason);
+    if (decoded.refusal->reason == common::Refusal::kInvalidUtf8) {
+      // RFC 6455: invalid UTF-8 in a text frame fails the connection.
+      connection.setCloseReason(common::CloseCode::kInvalidPayload, "invalid UTF-8");
+      return false;
+    }
+    sendError(connection, decoded.refusal->ref, decoded.refusal->code, decoded.refusal->message);
+    return true;
+  }
+  const auto& frame = *decoded.frame;
+  switch (frame.type) {
+    case common::V1FrameType::kMessage:
+      v1Message(connection, frame);
+      break;
+    case common::V1FrameType::kJoin:
+      v1Join(connection, frame);
+      break;
+    case common::V1FrameType::kLeave:
+      v1Leave(connection, frame);
+      break;
+    case common::V1FrameType::kHistory:
+      v1History(connection, frame);
+      break;
+  }
+  return true;
+}
+
+void ChatService::sendError(Connection& connection, std::string_view ref, V1ErrorCode code,
+                            std::string_view message) {
+  connection.send(common::encodeError(ref, code, message));
+}
+
+Membership* ChatService::joinedRoom(Connection& connection, const common::V1ClientFrame& frame) {
+  Membership* m =
+      frame.room.empty()
+          ? (connection.memberships().empty() ? nullptr : connection.memberships().front())
+          : connection.membershipOf(frame.room);
+  if (m == nullptr) {
+    stats_.refuse(common::Refusal::kNotJoined);
+    sendError(connection, frame.ref, V1ErrorCode::kNotJoined, "join the room first");
+  }
+  return m;
+}
+
+void ChatService::v1Message(Connection& connection, const common::V1ClientFrame& frame) {
+  Membership* m = joinedRoom(connection, frame);
+  if (m == nullptr) return;
+  if (!frame.ref.empty()) {
+    // A resend of a message already stored is acknowledged again, not stored.
+    if (const auto* seen = connection.refs().find(frame.ref)) {
+      if (seen->stored) connection.send(common::encodeAck(frame.ref, seen->id, seen->ts));
+      return;  // still in flight: its ack is on the way
+    }
+  }
+  const std::string body = common::encodeMessageBody(connection.username(), frame.text);
+  ++storesInFlight_;
+  const bool sent = store_.store(
+      m->room->name, body,
+      [this, id = connection.id(), ref = frame.ref](std::optional<StoredAck> ack) {
+        Connection* c = find_(id);
+        if (ack) {
+          ++stats_.messagesStored;
+          if (c != nullptr) {
+            if (!ref.empty()) c->refs().markStored(ref, ack->id, ack->ts);
+            c->send(common::encodeAck(ref, ack->id, ack->ts));
+          }
+        } else {
+          ++stats_.storeFailures;
+          stats_.refuse(common::Refusal::kUnavailable);
+          if (c != nullptr) {
+            if (!ref.empty()) c->refs().forget(ref);
+            sendError(*c, ref, V1ErrorCode::kUnavailable, "not stored: redis unavailable, retry");
+          }
+        }
+        storeDone();
+      });
+  if (!sent) {
+    --storesInFlight_;
+    stats_.refuse(common::Refusal::kUnavailable);
+    sendError(connection, frame.ref, V1ErrorCode::kUnavailable,
+              "not stored: redis unavailable, retry");
+    return;
+  }
+  if (!frame.ref.empty()) connection.refs().addPending(frame.ref);
+}
+
+void ChatService::v1Join(Connection& connection, const common::V1ClientFrame& frame) {
+  const std::string room = frame.room.empty() ? std::string(common::kDefaultRoom) : frame.room;
+  if (!ready_()) {
+    stats_.refuse(common::Refusal::kUnavailable);
+    sendError(connection, frame.ref, V1ErrorCode::kUnavailable, "redis unavailable, retry");
+    return;
+  }
+  if (Membership* existing = connection.membershipOf(room)) {
+    // A second join of the same room starts it over (a resume, say).
+    leaveRoom(connection, existing);
+  } else if (connection.memberships().size() >= settings_.maxRoomsPerConnection) {
+    stats_.refuse(common::Refusal::kTooManyRooms);
+    sendError(connection, frame.ref, V1ErrorCode::kForbidden,
+              "at most " + std::to_string(settings_.maxRoomsPerConnection) + " rooms");
+    return;
+  }
+  joinRoom(connection, room, JoinRequest{frame.since, frame.epoch});
+}
+
+void ChatService::v1Leave(Connection& connection, const common::V1ClientFrame& frame) {
+  if (Membership* m = joinedRoom(connection, frame)) leaveRoom(connection, m);
+}
+
+void ChatService::v1History(Connection& connection, const common::V1ClientFrame& frame) {
+  Membership* m = joinedRoom(connection, frame);
+  if (m == nullptr) return;
+  HistoryQuery query;
+  if (frame.before) {
+    query = {HistoryQuery::Mode::kBefore, *frame.before, static_cast<std::int64_t>(frame.limit)};
+  } else {
+    query = {HistoryQuery::Mode::kLast, frame.limit, -1};
+  }
+  const bool sent = store_.read(
+      m->room->name, query,
+      [this, id = connection.id(), room = m->room->name,
+       ref = frame.ref](std::optional<HistorySlice> slice) {
+        Connection* c = find_(id);
+        if (c == nullptr) return;
+        if (!slice) {
+          sendError(*c, ref, V1ErrorCode::kUnavailable, "redis unavailable, retry");
+          return;
+        }
+        std::vector<std::string_view> frames(slice->frames.begin(), slice->frames.end());
+        c->send(common::encodeHistory(room, frames));
+      });
+  if (!sent)
+    sendError(connection, frame.ref, V1ErrorCode::kUnavailable, "redis unavailable, retry");
+}
+
+}  // namespace chat::gateway

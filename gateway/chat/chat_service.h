@@ -1,0 +1,76 @@
+#pragma once
+// What clients say, and what the gateway answers: the plain protocol
+// (PROTOCOL.md section 2) and chat.v1 (section 4) on top of the room hub, the
+// message store and presence. Connections are found again by id after every
+// asynchronous step, since a client may be gone by the time Redis answers.
+// Owned by the Server; loop thread only.
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "config/settings.h"
+#include "protocol/v1_codec.h"
+#include "rooms/presence_tracker.h"
+#include "rooms/room_hub.h"
+#include "stats.h"
+#include "store/message_store.h"
+#include "ws/connection.h"
+
+namespace chat::gateway {
+
+// The first join a connection asks for in its URL.
+struct UrlJoin {
+  std::string room;
+  JoinRequest request;
+};
+
+class ChatService {
+ public:
+  using FindConnection = std::function<Connection*(std::uint64_t id)>;
+  using IsReady = std::function<bool()>;
+
+  ChatService(const common::Settings& settings, MessageStore& store, RoomHub& hub,
+              PresenceTracker& presence, ServerStats& stats, FindConnection find, IsReady ready);
+
+  // A connection is established: v1 clients get `welcome`; both join the URL's room.
+  void onOpen(Connection& connection, const UrlJoin& join);
+  // A connection is closing: it leaves every room.
+  void onClose(Connection& connection);
+  // A complete text message. False when the connection must close now.
+  bool onText(Connection& connection, std::string_view text);
+
+  std::size_t storesInFlight() const { return storesInFlight_; }
+  // Called whenever a store finishes (the drain waits for none in flight).
+  void setOnStoreDone(std::function<void()> fn) { onStoreDone_ = std::move(fn); }
+
+ private:
+  bool onPlainText(Connection& connection, std::string_view text);
+  bool onV1Text(Connection& connection, std::string_view text);
+  void v1Message(Connection& connection, const common::V1ClientFrame& frame);
+  void v1Join(Connection& connection, const common::V1ClientFrame& frame);
+  void v1Leave(Connection& connection, const common::V1ClientFrame& frame);
+  void v1History(Connection& connection, const common::V1ClientFrame& frame);
+  void sendError(Connection& connection, std::string_view ref, common::V1ErrorCode code,
+                 std::string_view message);
+  // The frame's room, or the connection's first one; nullptr (with an error
+  // sent) when the connection is not in it.
+  Membership* joinedRoom(Connection& connection, const common::V1ClientFrame& frame);
+  void joinRoom(Connection& connection, const std::string& room, JoinRequest request);
+  void leaveRoom(Connection& connection, Membership* membership);
+  void storeDone();
+
+  const common::Settings& settings_;
+  MessageStore& store_;
+  RoomHub& hub_;
+  PresenceTracker& presence_;
+  ServerStats& stats_;
+  FindConnection find_;
+  IsReady ready_;
+  std::size_t storesInFlight_ = 0;
+  std::function<void()> onStoreDone_;
+};
+
+}  // namespace chat::gateway

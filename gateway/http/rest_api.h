@@ -1,0 +1,59 @@
+#pragma once
+// The HTTP API of PROTOCOL.md section 1:
+//   GET  /api/rooms/{room}/messages?since=&limit=   stored messages, oldest first
+//   POST /api/rooms/{room}/messages                  server-side publish (Bearer API_KEY)
+// Answers come from Redis, so a request waits in an HttpExchange owned by the
+// lws session until its reply is ready, then is written from the writable
+// callback. An exchange whose connection closes first is dropped by id.
+// Loop thread only.
+
+#include <libwebsockets.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "config/settings.h"
+#include "stats.h"
+#include "store/message_store.h"
+
+namespace chat::gateway {
+
+struct HttpExchange {
+  std::uint64_t id = 0;
+  std::string room;
+  std::string body;  // request body (POST)
+  bool bodyTooLarge = false;
+  bool answered = false;
+  unsigned status = 0;
+  std::string response;
+};
+
+class RestApi {
+ public:
+  static bool handles(std::string_view path) { return path.substr(0, 5) == "/api/"; }
+
+  RestApi(const common::Settings& settings, MessageStore& store, ServerStats& stats);
+
+  // LWS_CALLBACK_HTTP for an API path; `exchange` is the session's slot.
+  int onRequest(lws* wsi, HttpExchange*& exchange, std::string_view path);
+  void onBody(HttpExchange* exchange, const void* data, std::size_t len);
+  int onBodyComplete(lws* wsi, HttpExchange* exchange);
+  int onWritable(lws* wsi, HttpExchange*& exchange);
+  void onClosed(HttpExchange*& exchange);
+
+ private:
+  int startGet(lws* wsi, HttpExchange& exchange);
+  void answerLater(std::uint64_t id, unsigned status, std::string body);
+  bool authorized(lws* wsi) const;
+
+  const common::Settings& settings_;
+  MessageStore& store_;
+  ServerStats& stats_;
+  std::uint64_t nextId_ = 1;
+  // Exchanges waiting for Redis, by id, with their connection.
+  std::unordered_map<std::uint64_t, std::pair<lws*, HttpExchange*>> pending_;
+};
+
+}  // namespace chat::gateway

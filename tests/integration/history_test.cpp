@@ -1,0 +1,84 @@
+// History on join for plain clients (PROTOCOL.md sections 2, 3, 6): oldest
+// first, then live, trimmed to HISTORY_SIZE.
+
+#include "gateway_test.h"
+
+namespace chat::testing {
+namespace {
+
+class HistoryTest : public GatewayTest {};
+
+TEST_F(HistoryTest, JoinerGetsHistoryOldestFirstThenLiveMessages) {
+  GatewayProcess& a = startGateway({}, "gw-a");
+  GatewayProcess& b = startGateway({}, "gw-b");
+  ASSERT_TRUE(a.waitReady());
+  ASSERT_TRUE(b.waitReady());
+  const std::string room = uniqueRoom();
+  auto sender = connectPlain(a, room);
+  for (int i = 1; i <= 5; ++i) {
+    sendPlain(*sender, "alice", "history " + std::to_string(i));
+    ASSERT_EQ(receiveMessage(*sender).id, i);
+  }
+
+  // A joiner on each gateway; the one on B also gets the live message A's
+  // joiner saw, as history.
+  int stored = 5;
+  for (GatewayProcess* gateway : {&a, &b}) {
+    SCOPED_TRACE("joiner on " + gateway->id());
+    auto joiner = connectPlain(*gateway, room);
+    for (int i = 1; i <= stored; ++i) {
+      ChatMessage message = receiveMessage(*joiner);
+      EXPECT_EQ(message.id, i);
+      EXPECT_EQ(message.text, i <= 5 ? "history " + std::to_string(i) : "live on gw-a");
+      EXPECT_EQ(message.username, "alice");
+      EXPECT_EQ(message.room, room);
+    }
+    const std::string live = "live on " + gateway->id();
+    sendPlain(*sender, "alice", live);
+    ++stored;
+    ChatMessage echo = receiveMessage(*sender);
+    ChatMessage message = receiveMessage(*joiner);
+    EXPECT_EQ(message.text, live);
+    EXPECT_EQ(message.id, echo.id);
+    EXPECT_EQ(message.raw, echo.raw);
+  }
+}
+
+TEST_F(HistoryTest, HistoryIsTrimmedToHistorySize) {
+  GatewayProcess& gateway = startGateway(
+      {{"HISTORY_SIZE", "10"}, {"HISTORY_ON_JOIN", "20"}, kNoRateLimit[0], kNoRateLimit[1]});
+  ASSERT_TRUE(gateway.waitReady());
+  const std::string room = uniqueRoom();
+  auto sender = connectPlain(gateway, room);
+  for (int i = 1; i <= 15; ++i) {
+    sendPlain(*sender, "alice", "m" + std::to_string(i));
+    ASSERT_EQ(receiveMessage(*sender).id, i);
+  }
+
+  RedisClient redis = redisClient();
+  EXPECT_EQ(redis.integer({"LLEN", historyKey(room)}), 10);
+  std::vector<std::string> stored = redis.strings({"LRANGE", historyKey(room), "0", "-1"});
+  ASSERT_EQ(stored.size(), 10u);
+  for (std::size_t i = 0; i < stored.size(); ++i) {
+    std::string error;
+    std::optional<ChatMessage> message = parseChatMessage(stored[i], &error);
+    ASSERT_TRUE(message) << error;
+    EXPECT_EQ(message->id, static_cast<std::int64_t>(i) + 6) << "stored oldest first";
+  }
+
+  auto joiner = connectPlain(gateway, room);
+  for (int i = 6; i <= 15; ++i) {
+    ChatMessage message = receiveMessage(*joiner);
+    EXPECT_EQ(message.id, i);
+    EXPECT_EQ(message.text, "m" + std::to_string(i));
+    EXPECT_EQ(message.raw, stored[static_cast<std::size_t>(i - 6)])
+        << "history frames are the stored bytes";
+  }
+  // Nothing older follows: the next frame is the next live message.
+  sendPlain(*sender, "alice", "m16");
+  EXPECT_EQ(receiveMessage(*joiner).id, 16);
+  EXPECT_EQ(redis.integer({"LLEN", historyKey(room)}), 10);
+}
+
+}  // namespace
+}  // namespace chat::testing
