@@ -6,6 +6,7 @@
 #include <csignal>
 #include <random>
 
+#include "auth/token_verifier.h"
 #include "http/http_response.h"
 #include "log/log.h"
 #include "protocol/validation.h"
@@ -89,12 +90,15 @@ Server::Server(uv_loop_t* loop, common::Settings settings)
       presence_(loop, store_, settings_.gatewayId, settings_.presenceTtl),
       chat_(
           settings_, store_, hub_, presence_, stats_,
-          [this](std::uint64_t id) { return findConnection(id); }, [this] { return ready(); }),
+          [this](std::uint64_t id) { return findConnection(id); }, [this] { return ready(); },
+          [loop] { return uv_now(loop); }),
       api_(settings_, store_, stats_),
       closeTimer_(loop),
       drainTimer_(loop),
       sigterm_(loop, SIGTERM, [this] { drain(); }),
       sigint_(loop, SIGINT, [this] { drain(); }) {
+  std::string ignored;  // validated when the settings were loaded
+  common::parseOriginPolicy(settings_.allowedOrigins, originPolicy_, ignored);
   chat_.setOnStoreDone([this] {
     if (draining_) finishDrainIfIdle();
   });
@@ -109,6 +113,7 @@ bool Server::start() {
   options.port = settings_.port;
   options.pingInterval = wholeSeconds(settings_.pingInterval);
   options.pingTimeout = wholeSeconds(settings_.pingTimeout);
+  options.compression = settings_.compression;
   endpoint_ = std::make_unique<WsEndpoint>(loop_, options, *this);
   if (!endpoint_->ok()) {
     Log::error("listen_failed", {{"port", std::to_string(settings_.port)}});
@@ -218,8 +223,20 @@ bool Server::onUpgradeRequest(lws* wsi) {
     return false;
   }
   if (const auto problem = checkUpgradeQuery(wsi); !problem.empty()) {
-    stats_.refuse(common::Refusal::kBadRoom);
+    stats_.refuse(common::Refusal::kBadUpgrade);
     refuseUpgrade(wsi, 400, problem);
+    return false;
+  }
+  if (!common::originAllowed(originPolicy_, requestHeader(wsi, WSI_TOKEN_ORIGIN),
+                             requestHeader(wsi, WSI_TOKEN_HOST))) {
+    stats_.refuse(common::Refusal::kBadOrigin);
+    refuseUpgrade(wsi, 403, "origin not allowed");
+    return false;
+  }
+  if (std::string why; const unsigned status = checkToken(wsi, why)) {
+    stats_.refuse(status == 401 ? common::Refusal::kBadToken : common::Refusal::kForbiddenRoom);
+    Log::info("handshake_refused", {{"status", std::to_string(status)}, {"why", why}});
+    refuseUpgrade(wsi, status, why);
     return false;
   }
   if (const auto problem = readinessProblem(); !problem.empty()) {
@@ -227,10 +244,63 @@ bool Server::onUpgradeRequest(lws* wsi) {
     return false;
   }
   if (connections_.size() >= settings_.maxConnections) {
+    stats_.refuse(common::Refusal::kConnectionLimit);
     refuseUpgrade(wsi, 503, "too many connections");
     return false;
   }
+  if (settings_.maxConnectionsPerIp > 0) {
+    const auto it = connectionsPerPeer_.find(peerKey(wsi));
+    if (it != connectionsPerPeer_.end() && it->second >= settings_.maxConnectionsPerIp) {
+      stats_.refuse(common::Refusal::kConnectionLimit);
+      refuseUpgrade(wsi, 429, "too many connections from your address");
+      return false;
+    }
+  }
   return true;
+}
+
+unsigned Server::checkToken(lws* wsi, std::string& why) const {
+  if (settings_.authSecret.empty()) return 0;
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  const auto check =
+      common::verifyToken(queryArg(wsi, "token").value_or(""), settings_.authSecret, now);
+  if (!check.claims) {
+    why = check.error;
+    return 401;
+  }
+  const std::string room = *common::normalizeRoom(queryArg(wsi, "room").value_or(""));
+  const auto& rooms = check.claims->rooms;
+  if (rooms && std::find(rooms->begin(), rooms->end(), room) == rooms->end()) {
+    why = "your token does not allow room " + room;
+    return 403;
+  }
+  return 0;
+}
+
+std::string Server::peerKey(lws* wsi) const {
+  if (!settings_.trustedProxyHeader.empty()) {
+    const std::string name = settings_.trustedProxyHeader + ":";
+    const int length = lws_hdr_custom_length(wsi, name.c_str(), static_cast<int>(name.size()));
+    if (length > 0) {
+      std::string value(static_cast<std::size_t>(length) + 1, '\0');
+      const int n = lws_hdr_custom_copy(wsi, value.data(), length + 1, name.c_str(),
+                                        static_cast<int>(name.size()));
+      value.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+      // The proxy appends the address it saw: the last entry is the one to trust.
+      const auto comma = value.rfind(',');
+      std::string_view last = comma == std::string::npos
+                                  ? std::string_view(value)
+                                  : std::string_view(value).substr(comma + 1);
+      while (!last.empty() && last.front() == ' ')
+        last.remove_prefix(1);
+      if (!last.empty()) return std::string(last);
+    }
+  }
+  char address[64] = "";
+  lws_get_peer_simple(wsi, address, sizeof address);
+  return address;
 }
 
 UrlJoin Server::urlJoin(lws* wsi) const {
@@ -249,8 +319,27 @@ void Server::onEstablished(lws* wsi, Session& session, bool v1) {
     const auto given = queryArg(wsi, "username").value_or("");
     username = given.empty() ? guestName() : common::checkUsername(given).username;
   }
-  auto* connection = new Connection(wsi, id, v1 ? ClientKind::kV1 : ClientKind::kPlain,
-                                    std::move(username), connectionLimits_, *this);
+  std::optional<std::vector<std::string>> allowedRooms;
+  if (!settings_.authSecret.empty()) {
+    // Checked by onUpgradeRequest; read again for the claims.
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    auto check =
+        common::verifyToken(queryArg(wsi, "token").value_or(""), settings_.authSecret, now);
+    if (check.claims) {
+      username = check.claims->subject;  // `sub` wins over ?username=
+      allowedRooms = std::move(check.claims->rooms);
+    }
+  }
+  auto* connection =
+      new Connection(wsi, id, v1 ? ClientKind::kV1 : ClientKind::kPlain, std::move(username),
+                     connectionLimits_, *this, settings_.rateBurst, uv_now(loop_));
+  if (allowedRooms) connection->setAllowedRooms(std::move(*allowedRooms));
+  if (settings_.maxConnectionsPerIp > 0) {
+    connection->setPeerKey(peerKey(wsi));
+    ++connectionsPerPeer_[connection->peerKey()];
+  }
   session.connection = connection;
   connections_.emplace(id, connection);
   ++stats_.connectionsOpened;
@@ -296,6 +385,10 @@ void Server::onClosed(Session& session) {
   session.connection = nullptr;
   chat_.onClose(*connection);
   connections_.erase(connection->id());
+  if (!connection->peerKey().empty()) {
+    const auto it = connectionsPerPeer_.find(connection->peerKey());
+    if (it != connectionsPerPeer_.end() && --it->second == 0) connectionsPerPeer_.erase(it);
+  }
   Log::debug("ws_close", {{"conn", std::to_string(connection->id())}});
   delete connection;
   if (draining_) finishDrainIfIdle();

@@ -25,6 +25,7 @@
 #include "rooms/presence_tracker.h"
 #include "rooms/room_hub.h"
 #include "stats.h"
+#include "util/origin.h"
 #include "store/message_store.h"
 #include "store/redis_keys.h"
 #include "ws/connection.h"
@@ -71,6 +72,11 @@ class Server final : public EndpointHandler, public ConnectionHandler {
   // Why the upgrade's query is unacceptable, or empty when it is fine.
   std::string checkUpgradeQuery(lws* wsi) const;
   UrlJoin urlJoin(lws* wsi) const;
+  // The client address the per-IP cap counts: the trusted proxy header's last
+  // entry when configured, else the peer address.
+  std::string peerKey(lws* wsi) const;
+  // Checks ?token= when AUTH_SECRET is set; the HTTP status to refuse with, or 0.
+  unsigned checkToken(lws* wsi, std::string& why) const;
   void finishDrainIfIdle();
   void closeQueued();
 
@@ -91,6 +97,8 @@ class Server final : public EndpointHandler, public ConnectionHandler {
   ChatService chat_;
   RestApi api_;
   std::unordered_map<std::uint64_t, Connection*> connections_;
+  common::OriginPolicy originPolicy_;
+  std::unordered_map<std::string, std::uint32_t> connectionsPerPeer_;
   std::unique_ptr<WsEndpoint> endpoint_;
   std::vector<std::uint64_t> closeQueue_;  // connections to close outside lws callbacks
   Timer closeTimer_;

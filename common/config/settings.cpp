@@ -5,11 +5,13 @@
 #include <CLI/Formatter.hpp>
 
 #include <charconv>
+#include <cstdio>
 #include <cmath>
 #include <map>
 #include <variant>
 
 #include "config/dotenv.h"
+#include "util/origin.h"
 
 namespace chat::common {
 namespace {
@@ -38,6 +40,25 @@ Apply sizeIn(std::size_t Settings::*field, std::size_t min, std::size_t max) {
     if (!v || *v < min || *v > max)
       return "must be a whole number from " + std::to_string(min) + " to " + std::to_string(max);
     s.*field = *v;
+    return {};
+  };
+}
+
+// 0.5 -> "0.5", 1e+06 -> "1000000".
+std::string compact(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.10g", v);
+  return buf;
+}
+
+Apply number(double Settings::*field, double min, double max) {
+  return [=](Settings& s, const std::string& raw) -> std::string {
+    double v = 0;
+    const auto [ptr, ec] = std::from_chars(raw.data(), raw.data() + raw.size(), v);
+    if (raw.empty() || ec != std::errc() || ptr != raw.data() + raw.size() || !std::isfinite(v) ||
+        v < min || v > max)
+      return "must be a number from " + compact(min) + " to " + compact(max);
+    s.*field = v;
     return {};
   };
 }
@@ -130,6 +151,43 @@ std::vector<Spec> specs(const SettingsSources& src) {
        [](Settings& s, const std::string& raw) -> std::string {
          if (!raw.empty() && raw.size() < 16) return "must be at least 16 characters";
          s.apiKey = raw;
+         return {};
+       }},
+      {"RATE_LIMIT", "10", "messages per second one connection may send",
+       number(&Settings::rateLimit, 0.1, 1e9)},
+      {"RATE_BURST", "20", "messages one connection may send in a burst",
+       number(&Settings::rateBurst, 1, 1e9)},
+      {"ALLOWED_ORIGINS", "",
+       "comma list of browser origins allowed to connect; unset: same host only; * any",
+       [](Settings& s, const std::string& raw) -> std::string {
+         OriginPolicy policy;
+         std::string error;
+         if (!parseOriginPolicy(raw, policy, error)) return error;
+         s.allowedOrigins = raw;
+         return {};
+       }},
+      {"AUTH_SECRET", "", "HS256 secret of the ?token= JWT; unset: no token needed",
+       [](Settings& s, const std::string& raw) -> std::string {
+         if (!raw.empty() && raw.size() < 16) return "must be at least 16 characters";
+         s.authSecret = raw;
+         return {};
+       }},
+      {"MAX_CONNECTIONS_PER_IP", "0", "WebSocket connections per client address; 0: no cap",
+       sizeIn(&Settings::maxConnectionsPerIp, 0, 10000000)},
+      {"TRUSTED_PROXY_HEADER", "",
+       "header naming the client address behind a load balancer (e.g. X-Forwarded-For)",
+       [](Settings& s, const std::string& raw) -> std::string {
+         for (char c : raw) {
+           if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-')
+             return "must be a header name like X-Forwarded-For";
+         }
+         s.trustedProxyHeader = raw;
+         return {};
+       }},
+      {"COMPRESSION", "off", "permessage-deflate: on or off",
+       [](Settings& s, const std::string& raw) -> std::string {
+         if (raw != "on" && raw != "off") return "must be on or off";
+         s.compression = raw == "on";
          return {};
        }},
       {"PING_INTERVAL", "25", "seconds between pings to each client",

@@ -36,7 +36,14 @@ struct Settings {
   std::size_t maxConnections = 100000;
   std::size_t maxRoomsPerConnection = 32;
   std::chrono::milliseconds presenceTtl{30000};
-  std::string apiKey;  // empty: the publish API is off
+  std::string apiKey;     // empty: the publish API is off
+  double rateLimit = 10;  // messages per second per connection
+  double rateBurst = 20;
+  std::string allowedOrigins;           // empty: same host only; "*": any
+  std::string authSecret;               // empty: no token needed
+  std::size_t maxConnectionsPerIp = 0;  // 0: no cap
+  std::string trustedProxyHeader;       // e.g. X-Forwarded-For; empty: the peer address
+  bool compression = false;
   std::chrono::milliseconds pingInterval{25000};
   std::chrono::milliseconds pingTimeout{60000};
   std::chrono::milliseconds shutdownTimeout{10000};

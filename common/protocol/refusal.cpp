@@ -38,6 +38,18 @@ std::string_view refusalLabel(Refusal r) {
       return "not_joined";
     case Refusal::kTooManyRooms:
       return "too_many_rooms";
+    case Refusal::kRateLimited:
+      return "rate_limited";
+    case Refusal::kForbiddenRoom:
+      return "forbidden_room";
+    case Refusal::kBadOrigin:
+      return "bad_origin";
+    case Refusal::kBadToken:
+      return "bad_token";
+    case Refusal::kConnectionLimit:
+      return "connection_limit";
+    case Refusal::kBadUpgrade:
+      return "bad_upgrade";
     case Refusal::kCount_:
       break;
   }
@@ -52,6 +64,8 @@ CloseCode plainCloseCode(Refusal r) {
       return CloseCode::kUnsupportedData;
     case Refusal::kUnavailable:
       return CloseCode::kTryAgainLater;
+    case Refusal::kRateLimited:
+      return CloseCode::kPolicyViolation;
     case Refusal::kEmptyText:
       return CloseCode::kNormal;  // never sent: empty texts are ignored
     default:

@@ -32,11 +32,17 @@ enum class Refusal : std::uint8_t {
   kFrameTooLarge,
   kBinaryFrame,
   kBadRoom,
-  kUnavailable,   // Redis down
-  kUnknownType,   // v1: `type` is none of the known frame types
-  kBadField,      // v1: a field of the right type breaks its rule (since, limit, ref, ...)
-  kNotJoined,     // v1: a frame for a room the connection is not in
-  kTooManyRooms,  // v1: a join past MAX_ROOMS_PER_CONNECTION
+  kUnavailable,      // Redis down
+  kUnknownType,      // v1: `type` is none of the known frame types
+  kBadField,         // v1: a field of the right type breaks its rule (since, limit, ref, ...)
+  kNotJoined,        // v1: a frame for a room the connection is not in
+  kTooManyRooms,     // v1: a join past MAX_ROOMS_PER_CONNECTION
+  kRateLimited,      // past RATE_LIMIT / RATE_BURST
+  kForbiddenRoom,    // a room the token's `rooms` claim does not allow
+  kBadOrigin,        // handshake from a page of another origin
+  kBadToken,         // handshake without a valid token while AUTH_SECRET is set
+  kConnectionLimit,  // MAX_CONNECTIONS or MAX_CONNECTIONS_PER_IP reached
+  kBadUpgrade,       // malformed upgrade request or query
   kCount_,
 };
 

@@ -1,5 +1,7 @@
 #include "chat/chat_service.h"
 
+#include <algorithm>
+
 #include "log/log.h"
 #include "protocol/codec.h"
 #include "protocol/v1_codec.h"
@@ -11,14 +13,15 @@ using common::V1ErrorCode;
 
 ChatService::ChatService(const common::Settings& settings, MessageStore& store, RoomHub& hub,
                          PresenceTracker& presence, ServerStats& stats, FindConnection find,
-                         IsReady ready)
+                         IsReady ready, Clock clock)
     : settings_(settings),
       store_(store),
       hub_(hub),
       presence_(presence),
       stats_(stats),
       find_(std::move(find)),
-      ready_(std::move(ready)) {}
+      ready_(std::move(ready)),
+      clock_(std::move(clock)) {}
 
 void ChatService::onOpen(Connection& connection, const UrlJoin& join) {
   if (connection.isV1()) {
@@ -48,7 +51,29 @@ void ChatService::leaveRoom(Connection& connection, Membership* membership) {
 
 bool ChatService::onText(Connection& connection, std::string_view text) {
   ++stats_.messagesReceived;
+  bool keepOpen = true;
+  if (!withinRate(connection, text, keepOpen)) return keepOpen;
   return connection.isV1() ? onV1Text(connection, text) : onPlainText(connection, text);
+}
+
+bool ChatService::withinRate(Connection& connection, std::string_view text, bool& keepOpen) {
+  if (connection.takeToken(settings_.rateLimit, settings_.rateBurst, clock_())) return true;
+  stats_.refuse(common::Refusal::kRateLimited);
+  if (connection.refusedInARow() >= 2 * settings_.rateBurst) {
+    connection.setCloseReason(common::CloseCode::kPolicyViolation, "rate limit exceeded");
+    keepOpen = false;
+    return false;
+  }
+  // Plain clients' frames past the limit are dropped; v1 clients are told,
+  // with the ref so the page can mark that message as failed.
+  if (connection.isV1()) {
+    const auto decoded = common::decodeV1Frame(text, settings_.maxTextCodePoints);
+    const std::string ref = decoded.frame     ? decoded.frame->ref
+                            : decoded.refusal ? decoded.refusal->ref
+                                              : std::string();
+    sendError(connection, ref, V1ErrorCode::kRateLimited, "slow down: rate limit exceeded");
+  }
+  return false;
 }
 
 void ChatService::storeDone() {
@@ -67,7 +92,10 @@ bool ChatService::onPlainText(Connection& connection, std::string_view text) {
     connection.setCloseReason(common::plainCloseCode(*decoded.refusal), decoded.reason);
     return false;
   }
-  const std::string body = common::encodeMessageBody(decoded.send->username, decoded.send->text);
+  // With AUTH_SECRET the token's subject is the author, whatever the frame says.
+  const std::string& author =
+      connection.username().empty() ? decoded.send->username : connection.username();
+  const std::string body = common::encodeMessageBody(author, decoded.send->text);
   const std::string& room = connection.memberships().front()->room->name;
   ++storesInFlight_;
   const bool sent =
@@ -191,6 +219,13 @@ void ChatService::v1Join(Connection& connection, const common::V1ClientFrame& fr
   if (!ready_()) {
     stats_.refuse(common::Refusal::kUnavailable);
     sendError(connection, frame.ref, V1ErrorCode::kUnavailable, "redis unavailable, retry");
+    return;
+  }
+  if (const auto* allowed = connection.allowedRooms();
+      allowed != nullptr && std::find(allowed->begin(), allowed->end(), room) == allowed->end()) {
+    stats_.refuse(common::Refusal::kForbiddenRoom);
+    sendError(connection, frame.ref, V1ErrorCode::kForbidden,
+              "your token does not allow this room");
     return;
   }
   if (Membership* existing = connection.membershipOf(room)) {

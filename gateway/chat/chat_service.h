@@ -31,9 +31,11 @@ class ChatService {
  public:
   using FindConnection = std::function<Connection*(std::uint64_t id)>;
   using IsReady = std::function<bool()>;
+  using Clock = std::function<std::uint64_t()>;  // monotonic milliseconds
 
   ChatService(const common::Settings& settings, MessageStore& store, RoomHub& hub,
-              PresenceTracker& presence, ServerStats& stats, FindConnection find, IsReady ready);
+              PresenceTracker& presence, ServerStats& stats, FindConnection find, IsReady ready,
+              Clock clock);
 
   // A connection is established: v1 clients get `welcome`; both join the URL's room.
   void onOpen(Connection& connection, const UrlJoin& join);
@@ -47,6 +49,9 @@ class ChatService {
   void setOnStoreDone(std::function<void()> fn) { onStoreDone_ = std::move(fn); }
 
  private:
+  // The rate limit: false when this frame is refused (and, after twice the
+  // burst refused in a row, the connection is closing: `keepOpen` false).
+  bool withinRate(Connection& connection, std::string_view text, bool& keepOpen);
   bool onPlainText(Connection& connection, std::string_view text);
   bool onV1Text(Connection& connection, std::string_view text);
   void v1Message(Connection& connection, const common::V1ClientFrame& frame);
@@ -69,6 +74,7 @@ class ChatService {
   ServerStats& stats_;
   FindConnection find_;
   IsReady ready_;
+  Clock clock_;
   std::size_t storesInFlight_ = 0;
   std::function<void()> onStoreDone_;
 };

@@ -16,13 +16,24 @@ constexpr std::size_t kBurstBytes = 64 * 1024;
 }  // namespace
 
 Connection::Connection(lws* wsi, std::uint64_t id, ClientKind kind, std::string username,
-                       const ConnectionLimits& limits, ConnectionHandler& handler)
+                       const ConnectionLimits& limits, ConnectionHandler& handler, double burst,
+                       std::uint64_t nowMs)
     : wsi_(wsi),
       id_(id),
       kind_(kind),
       username_(std::move(username)),
       limits_(limits),
-      handler_(handler) {}
+      handler_(handler),
+      bucket_(burst, nowMs) {}
+
+bool Connection::takeToken(double rate, double burst, std::uint64_t nowMs) {
+  if (bucket_.tryTake(rate, burst, nowMs)) {
+    refusedInARow_ = 0;
+    return true;
+  }
+  ++refusedInARow_;
+  return false;
+}
 
 Connection::~Connection() = default;
 

@@ -17,6 +17,7 @@
 
 #include "protocol/refusal.h"
 #include "rooms/room_hub.h"
+#include "util/token_bucket.h"
 #include "ws/outbound_queue.h"
 #include "ws/recent_refs.h"
 
@@ -43,7 +44,8 @@ struct ConnectionLimits {
 class Connection final : public RoomMember {
  public:
   Connection(lws* wsi, std::uint64_t id, ClientKind kind, std::string username,
-             const ConnectionLimits& limits, ConnectionHandler& handler);
+             const ConnectionLimits& limits, ConnectionHandler& handler, double burst,
+             std::uint64_t nowMs);
   ~Connection() override;
 
   std::uint64_t id() const { return id_; }
@@ -61,6 +63,18 @@ class Connection final : public RoomMember {
 
   // Remembers the refs of recent sends (created on first use).
   RecentRefs& refs();
+
+  // Rate limit: takes a token for one client frame; counts refusals in a row.
+  bool takeToken(double rate, double burst, std::uint64_t nowMs);
+  std::uint32_t refusedInARow() const { return refusedInARow_; }
+
+  // Rooms a token allows (nullptr: any), and the address the per-IP cap counts.
+  const std::vector<std::string>* allowedRooms() const { return allowedRooms_.get(); }
+  void setAllowedRooms(std::vector<std::string> rooms) {
+    allowedRooms_ = std::make_unique<std::vector<std::string>>(std::move(rooms));
+  }
+  const std::string& peerKey() const { return peerKey_; }
+  void setPeerKey(std::string key) { peerKey_ = std::move(key); }
 
   // RoomMember
   void deliver(const FramePtr& frame) override;
@@ -105,6 +119,10 @@ class Connection final : public RoomMember {
   std::vector<Membership*> memberships_;
   OutboundQueue queue_;
   std::unique_ptr<RecentRefs> refs_;
+  std::unique_ptr<std::vector<std::string>> allowedRooms_;
+  std::string peerKey_;
+  common::TokenBucket bucket_;
+  std::uint32_t refusedInARow_ = 0;
   std::string rxBuffer_;  // reassembly of a message that spans callbacks
   struct PendingClose {
     common::CloseCode code;

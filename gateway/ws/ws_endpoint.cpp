@@ -58,6 +58,16 @@ WsEndpoint::WsEndpoint(uv_loop_t* loop, const EndpointOptions& options, Endpoint
   info.foreign_loops = foreignLoops_;
   info.retry_and_idle_policy = &retryPolicy_;
   info.timeout_secs = 10;  // handshake and HTTP transaction deadline
+  info.timeout_secs_ah_idle = 10;
+  // Header tables are lent to connections still sending their request; with
+  // lws' default of a few, a handful of slow senders would lock everyone out.
+  info.max_http_header_pool = 4096;
+  if (options.compression) {
+    extensions_[0].name = "permessage-deflate";
+    extensions_[0].callback = lws_extension_callback_pm_deflate;
+    extensions_[0].client_offer = "permessage-deflate; client_max_window_bits";
+    info.extensions = extensions_;
+  }
 
   context_ = lws_create_context(&info);
   if (context_ == nullptr) return;

@@ -52,6 +52,7 @@ struct EndpointOptions {
   std::chrono::seconds pingInterval{25};
   std::chrono::seconds pingTimeout{60};
   std::size_t rxBufferSize = 1024;
+  bool compression = false;  // permessage-deflate
 };
 
 inline constexpr char kV1Subprotocol[] = "chat.v1";
@@ -79,6 +80,7 @@ class WsEndpoint {
   EndpointHandler& handler_;
   lws_retry_bo_t retryPolicy_{};
   lws_protocols protocols_[3]{};    // plain, chat.v1, terminator
+  lws_extension extensions_[2]{};
   lws_context* context_ = nullptr;  // cleared by lws once fully freed
   lws_vhost* vhost_ = nullptr;
   bool destroying_ = false;

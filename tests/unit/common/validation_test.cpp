@@ -281,11 +281,14 @@ TEST(TextTest, RefusesInvalidUtf8) {
 // ---------------------------------------------------------------- refusals
 
 constexpr Refusal kAllRefusals[] = {
-    Refusal::kInvalidJson,  Refusal::kNotAnObject,   Refusal::kMissingField, Refusal::kWrongType,
-    Refusal::kInvalidUtf8,  Refusal::kBadUsername,   Refusal::kTextTooLong,  Refusal::kTextHasNul,
-    Refusal::kEmptyText,    Refusal::kFrameTooLarge, Refusal::kBinaryFrame,  Refusal::kBadRoom,
-    Refusal::kUnavailable,  Refusal::kUnknownType,   Refusal::kBadField,     Refusal::kNotJoined,
-    Refusal::kTooManyRooms,
+    Refusal::kInvalidJson,     Refusal::kNotAnObject,  Refusal::kMissingField,
+    Refusal::kWrongType,       Refusal::kInvalidUtf8,  Refusal::kBadUsername,
+    Refusal::kTextTooLong,     Refusal::kTextHasNul,   Refusal::kEmptyText,
+    Refusal::kFrameTooLarge,   Refusal::kBinaryFrame,  Refusal::kBadRoom,
+    Refusal::kUnavailable,     Refusal::kUnknownType,  Refusal::kBadField,
+    Refusal::kNotJoined,       Refusal::kTooManyRooms, Refusal::kRateLimited,
+    Refusal::kForbiddenRoom,   Refusal::kBadOrigin,    Refusal::kBadToken,
+    Refusal::kConnectionLimit, Refusal::kBadUpgrade,
 };
 
 TEST(RefusalTest, EveryRefusalIsListedHere) {
