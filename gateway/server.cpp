@@ -9,6 +9,7 @@
 #include "auth/token_verifier.h"
 #include "http/http_response.h"
 #include "log/log.h"
+#include "metrics/metrics_page.h"
 #include "protocol/validation.h"
 #include "util/query.h"
 
@@ -74,8 +75,8 @@ Server::Server(uv_loop_t* loop, common::Settings settings)
     : loop_(loop),
       settings_(std::move(settings)),
       keys_(settings_.redisPrefix),
-      connectionLimits_{{settings_.maxQueueBytes, settings_.maxQueueFrames},
-                        settings_.maxFrameBytes},
+      connectionLimits_{
+          {settings_.maxQueueBytes, settings_.maxQueueFrames}, settings_.maxFrameBytes, &stats_},
       commands_(loop, settings_.redis, "chat-gw:" + settings_.gatewayId + ":cmd",
                 {.onUp =
                      [this] {
@@ -139,6 +140,23 @@ bool Server::ready() const {
   return readinessProblem().empty();
 }
 
+MetricsSnapshot Server::metricsSnapshot() const {
+  MetricsSnapshot s;
+  for (const auto& [id, connection] : connections_) {
+    ++(connection->isV1() ? s.v1Connections : s.plainConnections);
+    s.queuedBytes += connection->queuedBytes();
+  }
+  s.rooms = hub_.roomCount();
+  s.ready = ready();
+  s.commandsUp = commands_.isUp();
+  s.subscriberUp = bus_.connected();
+  s.commandReconnects = commands_.reconnects();
+  s.subscriberReconnects = bus_.reconnects();
+  s.stats = &stats_;
+  s.hub = &hub_.stats();
+  return s;
+}
+
 Connection* Server::findConnection(std::uint64_t id) {
   const auto it = connections_.find(id);
   return it == connections_.end() ? nullptr : it->second;
@@ -153,6 +171,8 @@ int Server::onHttp(lws* wsi, Session& session, std::string_view path) {
     return problem.empty() ? respondText(wsi, 200, "ready\n")
                            : respondText(wsi, 503, problem + "\n");
   }
+  if (path == "/metrics")
+    return respondText(wsi, 200, renderMetrics(metricsSnapshot()), kMetricsContentType);
   if (path == kWebSocketPath)
     return respondText(wsi, 400, "this is a WebSocket endpoint: send an Upgrade request\n");
   if (RestApi::handles(path)) return api_.onRequest(wsi, session.http, path);

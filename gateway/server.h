@@ -21,13 +21,14 @@
 #include "config/settings.h"
 #include "http/rest_api.h"
 #include "loop/uv_handles.h"
+#include "metrics/metrics_page.h"
 #include "redis/redis_connection.h"
 #include "rooms/presence_tracker.h"
 #include "rooms/room_hub.h"
 #include "stats.h"
-#include "util/origin.h"
 #include "store/message_store.h"
 #include "store/redis_keys.h"
+#include "util/origin.h"
 #include "ws/connection.h"
 #include "ws/ws_endpoint.h"
 
@@ -67,6 +68,7 @@ class Server final : public EndpointHandler, public ConnectionHandler {
 
  private:
   Connection* findConnection(std::uint64_t id);
+  MetricsSnapshot metricsSnapshot() const;
   int serveStatic(lws* wsi, std::string_view path);
   std::string readinessProblem() const;
   // Why the upgrade's query is unacceptable, or empty when it is fine.

@@ -1,5 +1,7 @@
 #include "chat/chat_service.h"
 
+#include <uv.h>
+
 #include <algorithm>
 
 #include "log/log.h"
@@ -98,8 +100,9 @@ bool ChatService::onPlainText(Connection& connection, std::string_view text) {
   const std::string body = common::encodeMessageBody(author, decoded.send->text);
   const std::string& room = connection.memberships().front()->room->name;
   ++storesInFlight_;
-  const bool sent =
-      store_.store(room, body, [this, id = connection.id()](std::optional<StoredAck> ack) {
+  const bool sent = store_.store(
+      room, body, [this, id = connection.id(), start = uv_hrtime()](std::optional<StoredAck> ack) {
+        stats_.storeLatency.observe(static_cast<double>(uv_hrtime() - start) / 1e9);
         if (ack) {
           ++stats_.messagesStored;
         } else {
@@ -186,8 +189,10 @@ void ChatService::v1Message(Connection& connection, const common::V1ClientFrame&
   ++storesInFlight_;
   const bool sent = store_.store(
       m->room->name, body,
-      [this, id = connection.id(), ref = frame.ref](std::optional<StoredAck> ack) {
+      [this, id = connection.id(), ref = frame.ref,
+       start = uv_hrtime()](std::optional<StoredAck> ack) {
         Connection* c = find_(id);
+        stats_.storeLatency.observe(static_cast<double>(uv_hrtime() - start) / 1e9);
         if (ack) {
           ++stats_.messagesStored;
           if (c != nullptr) {

@@ -164,7 +164,7 @@ void RoomHub::finishHistoryRead(const std::string& roomName, std::optional<Histo
       ++stats_.malformedFrames;
       continue;
     }
-    history.emplace_back(header->id, SharedFrame::make(bytes));
+    history.emplace_back(header->id, SharedFrame::make(bytes, header->ts));
   }
   // Frames newer than the read, up to the first gap; a gap means another read.
   IdFrames newer;
@@ -285,7 +285,7 @@ void RoomHub::onRoomFrame(std::string_view roomName, std::string_view bytes) {
     ++stats_.malformedFrames;
     return;
   }
-  auto frame = SharedFrame::make(bytes);
+  auto frame = SharedFrame::make(bytes, header->ts);
   const bool newEpoch = !room->epoch.empty() && header->epoch != room->epoch;
   const bool skipped = !newEpoch && room->lastId != 0 && header->id > room->lastId + 1;
   if (newEpoch || skipped) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <ctime>
 
 #include "protocol/v1_codec.h"
 
@@ -151,7 +152,14 @@ bool Connection::onReceive(const void* data, std::size_t len) {
   return true;
 }
 
-bool Connection::writeBatch() {
+void Connection::recordWrite(const SharedFrame& frame, std::int64_t nowMs) {
+  if (frame.ts() == 0 || limits_.stats == nullptr) return;
+  ++limits_.stats->messagesDelivered;
+  limits_.stats->deliveryLatency.observe(
+      static_cast<double>(std::max<std::int64_t>(0, nowMs - frame.ts())) / 1000.0);
+}
+
+bool Connection::writeBatch(std::int64_t nowMs) {
   // One process-wide scratch buffer: writes happen one at a time on the loop.
   static std::vector<unsigned char> scratch(LWS_PRE + kBatchBytes);
   unsigned char* out = scratch.data() + LWS_PRE;
@@ -164,6 +172,7 @@ bool Connection::writeBatch() {
     if (frames > 0) out[size++] = '\n';
     std::memcpy(out + size, frame.payload(), frame.size());
     size += frame.size();
+    recordWrite(frame, nowMs);
     ++frames;
     queue_.pop();
   }
@@ -175,14 +184,18 @@ Connection::WriteResult Connection::onWritable() {
   // burst instead of one per frame. The budget keeps one busy client from
   // holding the loop.
   std::size_t written = 0;
+  timespec now{};
+  clock_gettime(CLOCK_REALTIME, &now);  // a vDSO call: once per wake-up
+  const std::int64_t nowMs = static_cast<std::int64_t>(now.tv_sec) * 1000 + now.tv_nsec / 1000000;
   while (!queue_.empty()) {
     SharedFrame& frame = queue_.front();
     const std::size_t before = queue_.bytes();
     if (isV1() && queue_.frames() > 1 && frame.size() < kBatchBytes) {
-      if (!writeBatch()) return WriteResult::kFailed;
+      if (!writeBatch(nowMs)) return WriteResult::kFailed;
     } else {
       if (lws_write(wsi_, frame.payload(), frame.size(), LWS_WRITE_TEXT) < 0)
         return WriteResult::kFailed;
+      recordWrite(frame, nowMs);
       queue_.pop();
     }
     written += before - queue_.bytes();

@@ -17,6 +17,7 @@
 
 #include "protocol/refusal.h"
 #include "rooms/room_hub.h"
+#include "stats.h"
 #include "util/token_bucket.h"
 #include "ws/outbound_queue.h"
 #include "ws/recent_refs.h"
@@ -36,9 +37,11 @@ class ConnectionHandler {
   virtual void onSlowConsumer(Connection& connection) = 0;
 };
 
+// What every connection of a server shares: its limits and its counters.
 struct ConnectionLimits {
   QueueLimits queue;
   std::size_t maxFrameBytes = 8192;
+  ServerStats* stats = nullptr;
 };
 
 class Connection final : public RoomMember {
@@ -108,7 +111,9 @@ class Connection final : public RoomMember {
   void enqueue(const FramePtr& frame);
   bool refuse(common::CloseCode code, std::string_view reason);
   // Writes up to 16 queued frames (16 KiB) as one '\n'-joined frame.
-  bool writeBatch();
+  bool writeBatch(std::int64_t nowMs);
+  // Counts a message frame written and its latency since it was stored.
+  void recordWrite(const SharedFrame& frame, std::int64_t nowMs);
 
   lws* wsi_;
   std::uint64_t id_;

@@ -9,6 +9,7 @@
 #include <libwebsockets.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string_view>
 
@@ -16,9 +17,14 @@ namespace chat::gateway {
 
 class SharedFrame {
  public:
-  static std::shared_ptr<SharedFrame> make(std::string_view payload) {
-    return std::shared_ptr<SharedFrame>(new SharedFrame(payload));
+  // `ts`: a message's store time (ms since the epoch), for the delivery
+  // latency metric; 0 for frames that are not chat messages.
+  static std::shared_ptr<SharedFrame> make(std::string_view payload, std::int64_t ts = 0) {
+    auto frame = std::shared_ptr<SharedFrame>(new SharedFrame(payload));
+    frame->ts_ = ts;
+    return frame;
   }
+  std::int64_t ts() const { return ts_; }
 
   // Writable pointer to the payload, with LWS_PRE bytes before it, for lws_write().
   unsigned char* payload() { return storage_.get() + LWS_PRE; }
@@ -35,6 +41,7 @@ class SharedFrame {
 
   std::unique_ptr<unsigned char[]> storage_;
   std::size_t size_;
+  std::int64_t ts_ = 0;
 };
 
 using FramePtr = std::shared_ptr<SharedFrame>;

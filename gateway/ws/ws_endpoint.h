@@ -79,7 +79,7 @@ class WsEndpoint {
 
   EndpointHandler& handler_;
   lws_retry_bo_t retryPolicy_{};
-  lws_protocols protocols_[3]{};    // plain, chat.v1, terminator
+  lws_protocols protocols_[3]{};  // plain, chat.v1, terminator
   lws_extension extensions_[2]{};
   lws_context* context_ = nullptr;  // cleared by lws once fully freed
   lws_vhost* vhost_ = nullptr;
