@@ -1,9 +1,11 @@
 // chat-gateway: parse the configuration, run the server on one libuv loop,
 // and exit 0 after a clean shutdown (2 on a bad setting, 1 when it cannot start).
 
+#include <sched.h>
 #include <unistd.h>
 #include <uv.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -14,6 +16,7 @@
 #include "config/settings.h"
 #include "log/log.h"
 #include "server.h"
+#include "supervisor.h"
 
 #ifndef CHAT_DEFAULT_STATIC_DIR
 #define CHAT_DEFAULT_STATIC_DIR "frontend"
@@ -27,6 +30,38 @@ std::optional<std::string> readFile(const char* path) {
   std::ostringstream content;
   content << in.rdbuf();
   return content.str();
+}
+
+// Cores this process may run on (cpusets and taskset included).
+std::string usableCores() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return "1";
+  return std::to_string(std::max(1, CPU_COUNT(&set)));
+}
+
+// One gateway process: the server on its own libuv loop until it shuts down.
+int runGateway(chat::common::Settings settings) {
+  using namespace chat;
+  gateway::Log::configure(settings.logLevel, settings.gatewayId);
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  int status = 0;
+  {
+    gateway::Server server(&loop, std::move(settings));
+    if (!server.start()) status = 1;
+    // Runs until the server has shut down (or, after a failed start, until
+    // what it had opened has closed).
+    uv_run(&loop, UV_RUN_DEFAULT);
+    if (status == 0) gateway::Log::info("stopped");
+  }
+  // Let the close callbacks of every handle run, then check nothing leaked.
+  uv_run(&loop, UV_RUN_DEFAULT);
+  if (uv_loop_close(&loop) != 0) {
+    gateway::Log::error("loop_not_empty");
+    if (status == 0) status = 1;
+  }
+  return status;
 }
 
 std::string defaultGatewayId() {
@@ -49,6 +84,7 @@ int main(int argc, char** argv) {
   sources.args.assign(argv + 1, argv + argc);
   sources.defaultStaticDir = CHAT_DEFAULT_STATIC_DIR;
   sources.defaultGatewayId = defaultGatewayId();
+  sources.defaultWorkers = usableCores();
 
   auto loaded = common::loadSettings(sources);
   if (!loaded.settings) {
@@ -60,22 +96,6 @@ int main(int argc, char** argv) {
   // A peer that vanishes mid-write must not kill the process.
   std::signal(SIGPIPE, SIG_IGN);
 
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  int status = 0;
-  {
-    gateway::Server server(&loop, std::move(*loaded.settings));
-    if (!server.start()) status = 1;
-    // Runs until the server has shut down (or, after a failed start, until
-    // what it had opened has closed).
-    uv_run(&loop, UV_RUN_DEFAULT);
-    if (status == 0) gateway::Log::info("stopped");
-  }
-  // Let the close callbacks of every handle run, then check nothing leaked.
-  uv_run(&loop, UV_RUN_DEFAULT);
-  if (uv_loop_close(&loop) != 0) {
-    gateway::Log::error("loop_not_empty");
-    if (status == 0) status = 1;
-  }
-  return status;
+  if (loaded.settings->workers > 1) return gateway::superviseWorkers(*loaded.settings, runGateway);
+  return runGateway(std::move(*loaded.settings));
 }

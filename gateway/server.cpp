@@ -115,9 +115,9 @@ bool Server::start() {
   options.pingInterval = wholeSeconds(settings_.pingInterval);
   options.pingTimeout = wholeSeconds(settings_.pingTimeout);
   options.compression = settings_.compression;
+  options.sharePort = settings_.workers > 1;
   endpoint_ = std::make_unique<WsEndpoint>(loop_, options, *this);
   if (!endpoint_->ok()) {
-    Log::error("listen_failed", {{"port", std::to_string(settings_.port)}});
     teardown();
     return false;
   }
@@ -428,6 +428,8 @@ bool Server::onClientText(Connection& connection, std::string_view text) {
 void Server::drain() {
   if (draining_) return;
   draining_ = true;
+  // Refused at once, new connections go to another gateway.
+  if (endpoint_) endpoint_->stopAccepting();
   Log::info("draining", {{"connections", std::to_string(connections_.size())},
                          {"stores_in_flight", std::to_string(chat_.storesInFlight())}});
   drainTimer_.once(settings_.shutdownTimeout, [this] {

@@ -5,8 +5,8 @@
 #include <CLI/Formatter.hpp>
 
 #include <charconv>
-#include <cstdio>
 #include <cmath>
+#include <cstdio>
 #include <map>
 #include <variant>
 
@@ -190,6 +190,9 @@ std::vector<Spec> specs(const SettingsSources& src) {
          s.compression = raw == "on";
          return {};
        }},
+      {"WORKERS", src.defaultWorkers,
+       "gateway processes sharing PORT under one supervisor (default: usable cores)",
+       sizeIn(&Settings::workers, 1, 256)},
       {"PING_INTERVAL", "25", "seconds between pings to each client",
        seconds(&Settings::pingInterval, 1, 3600)},
       {"PING_TIMEOUT", "60", "seconds without an answer before a client is dropped",

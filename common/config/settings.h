@@ -44,6 +44,7 @@ struct Settings {
   std::size_t maxConnectionsPerIp = 0;  // 0: no cap
   std::string trustedProxyHeader;       // e.g. X-Forwarded-For; empty: the peer address
   bool compression = false;
+  std::size_t workers = 1;  // processes sharing PORT (SO_REUSEPORT) under one supervisor
   std::chrono::milliseconds pingInterval{25000};
   std::chrono::milliseconds pingTimeout{60000};
   std::chrono::milliseconds shutdownTimeout{10000};
@@ -56,6 +57,7 @@ struct SettingsSources {
   std::vector<std::string> args;             // argv[1..]
   std::string defaultStaticDir;
   std::string defaultGatewayId;
+  std::string defaultWorkers = "1";  // the number of usable cores, from main()
 };
 
 struct SettingsResult {

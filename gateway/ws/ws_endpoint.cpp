@@ -1,5 +1,7 @@
 #include "ws/ws_endpoint.h"
 
+#include <unistd.h>
+
 #include <cstring>
 
 #include "log/log.h"
@@ -22,7 +24,14 @@ void logFromLws(int level, const char* line) {
 }  // namespace
 
 WsEndpoint::WsEndpoint(uv_loop_t* loop, const EndpointOptions& options, EndpointHandler& handler)
-    : handler_(handler) {
+    : handler_(handler), listener_(loop, [this](int fd) {
+        if (vhost_ == nullptr || destroying_ || !handler_.onNetworkConnection()) {
+          ::close(fd);
+          return;
+        }
+        // lws closes the fd itself when adoption fails.
+        lws_adopt_socket_vhost(vhost_, fd);
+      }) {
   lws_set_log_level(LLL_ERR | LLL_WARN, logFromLws);
 
   // lws pings a connection idle for pingInterval and drops one that has shown
@@ -71,9 +80,15 @@ WsEndpoint::WsEndpoint(uv_loop_t* loop, const EndpointOptions& options, Endpoint
 
   context_ = lws_create_context(&info);
   if (context_ == nullptr) return;
-  info.port = options.port;
+  // The vhost serves sockets our Listener accepts; lws itself listens on none.
+  info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
   info.vhost_name = "default";
   vhost_ = lws_create_vhost(context_, &info);
+  if (vhost_ == nullptr) return;
+  std::string error;
+  listening_ = listener_.listen(options.port, options.sharePort, error);
+  if (!listening_)
+    Log::error("listen_failed", {{"port", std::to_string(options.port)}, {"detail", error}});
 }
 
 WsEndpoint::~WsEndpoint() {
@@ -81,14 +96,11 @@ WsEndpoint::~WsEndpoint() {
   if (context_ != nullptr) lws_context_destroy(context_);
 }
 
-int WsEndpoint::port() const {
-  return vhost_ != nullptr && !destroying_ ? lws_get_vhost_listen_port(vhost_) : -1;
-}
-
 void WsEndpoint::destroy() {
   if (context_ == nullptr || destroying_) return;
   destroying_ = true;
   vhost_ = nullptr;
+  listener_.close();
   lws_context_destroy(context_);
 }
 
@@ -102,8 +114,6 @@ int WsEndpoint::callback(lws* wsi, lws_callback_reasons reason, void* user, void
   // No exception may unwind through lws' C frames: it closes this connection only.
   try {
     switch (reason) {
-      case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
-        return handler->onNetworkConnection() ? 0 : -1;
       case LWS_CALLBACK_HTTP:
         return handler->onHttp(wsi, *session, std::string_view(static_cast<const char*>(in)));
       case LWS_CALLBACK_HTTP_BODY:

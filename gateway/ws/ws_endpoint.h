@@ -13,6 +13,8 @@
 #include <memory>
 #include <string_view>
 
+#include "ws/listener.h"
+
 namespace chat::gateway {
 
 class Connection;
@@ -43,7 +45,7 @@ class EndpointHandler {
   virtual bool onReceive(Session& session, const void* data, std::size_t len) = 0;
   virtual bool onWritable(Session& session) = 0;
   virtual void onClosed(Session& session) = 0;
-  // A TCP connection is about to be accepted; false drops it.
+  // A TCP connection was accepted; false closes it at once.
   virtual bool onNetworkConnection() = 0;
 };
 
@@ -53,6 +55,7 @@ struct EndpointOptions {
   std::chrono::seconds pingTimeout{60};
   std::size_t rxBufferSize = 1024;
   bool compression = false;  // permessage-deflate
+  bool sharePort = false;    // SO_REUSEPORT: several workers on one port
 };
 
 inline constexpr char kV1Subprotocol[] = "chat.v1";
@@ -65,9 +68,11 @@ class WsEndpoint {
   WsEndpoint& operator=(const WsEndpoint&) = delete;
 
   // False when the port could not be bound or the libuv plugin is missing.
-  bool ok() const { return vhost_ != nullptr; }
+  bool ok() const { return vhost_ != nullptr && listening_; }
   // The bound port: the configured one, or the one the kernel chose for 0.
-  int port() const;
+  int port() const { return listener_.port(); }
+  // Closes the listening socket: new connections are refused.
+  void stopAccepting() { listener_.close(); }
   // Starts destroying the context: lws closes every connection and its uv
   // handles while the loop keeps running. The destructor, called after the
   // loop has run dry, frees what is left (lws 4.1 needs this second call on
@@ -84,6 +89,8 @@ class WsEndpoint {
   lws_context* context_ = nullptr;  // cleared by lws once fully freed
   lws_vhost* vhost_ = nullptr;
   bool destroying_ = false;
+  bool listening_ = false;
+  Listener listener_;
   void* foreignLoops_[1];
 };
 

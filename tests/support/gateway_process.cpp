@@ -32,7 +32,11 @@ GatewayProcess::GatewayProcess(GatewayOptions options) : options_(std::move(opti
   ProcessOptions process;
   process.executable = options_.binary;
   process.args = options_.args;
-  process.env = {{"PORT", "0"}, {"REDIS_URL", options_.redisUrl}, {"GATEWAY_ID", options_.id}};
+  // One process per gateway (no supervisor): tests signal and kill it by PID.
+  process.env = {{"PORT", "0"},
+                 {"REDIS_URL", options_.redisUrl},
+                 {"GATEWAY_ID", options_.id},
+                 {"WORKERS", "1"}};
   process.env.insert(process.env.end(), options_.env.begin(), options_.env.end());
   process.workingDir = dir_.path();
   process.logDir = dir_.path();
