@@ -19,6 +19,7 @@ chat_require_module(HIREDIS hiredis libhiredis-dev)
 chat_require_module(RAPIDJSON RapidJSON rapidjson-dev)
 chat_require_module(CLI11 CLI11 libcli11-dev)
 chat_require_module(LIBCRYPTO libcrypto libssl-dev)
+chat_require_module(LIBSSL libssl libssl-dev)
 chat_require_module(LIBJWT libjwt libjwt-dev)
 
 # lws loads its libuv support as a plugin at run time; without it a foreign

@@ -121,6 +121,19 @@ bool Server::start() {
     teardown();
     return false;
   }
+  if (settings_.redis.tls) {
+    tls_ = std::make_unique<TlsTunnel>(
+        loop_, TlsOptions{settings_.redis.host, settings_.redis.port, settings_.redisTlsVerify,
+                          settings_.redisTlsCa});
+    std::string error;
+    if (!tls_->start(error)) {
+      Log::error("redis_tls_failed", {{"detail", error}});
+      teardown();
+      return false;
+    }
+    commands_.connectVia(tls_->socketPath());
+    bus_.connectVia(tls_->socketPath());
+  }
   commands_.start();
   bus_.start(hub_);
   Log::info("listening", {{"port", std::to_string(port())},
@@ -464,6 +477,7 @@ void Server::teardown() {
   presence_.stop();
   bus_.stop();
   commands_.stop();
+  if (tls_) tls_->stop();
 }
 
 }  // namespace chat::gateway

@@ -23,6 +23,7 @@
 #include "loop/uv_handles.h"
 #include "metrics/metrics_page.h"
 #include "redis/redis_connection.h"
+#include "redis/tls_tunnel.h"
 #include "rooms/presence_tracker.h"
 #include "rooms/room_hub.h"
 #include "stats.h"
@@ -91,6 +92,7 @@ class Server final : public EndpointHandler, public ConnectionHandler {
   bool draining_ = false;
   bool tornDown_ = false;
 
+  std::unique_ptr<TlsTunnel> tls_;  // rediss:// only; outlives both connections
   RedisConnection commands_;
   MessageStore store_;
   RedisBus bus_;

@@ -95,6 +95,18 @@ std::vector<Spec> specs(const SettingsSources& src) {
          s.redisUrl = raw;
          return {};
        }},
+      {"REDIS_TLS_VERIFY", "on",
+       "rediss://: on checks the certificate and host name; none trusts any (Heroku Redis)",
+       [](Settings& s, const std::string& raw) -> std::string {
+         if (raw != "on" && raw != "none") return "must be on or none";
+         s.redisTlsVerify = raw == "on";
+         return {};
+       }},
+      {"REDIS_TLS_CA", "", "rediss://: a CA certificate file (PEM) to trust besides the system's",
+       [](Settings& s, const std::string& raw) -> std::string {
+         s.redisTlsCa = raw;
+         return {};
+       }},
       {"REDIS_PREFIX", "chat", "prefix of every Redis key and channel",
        [](Settings& s, const std::string& raw) -> std::string {
          if (raw.empty() || raw.size() > 64) return "must be 1-64 characters";

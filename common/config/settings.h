@@ -24,6 +24,8 @@ struct Settings {
   RedisEndpoint redis;
   std::string redisUrl = "redis://127.0.0.1:6379";
   std::string redisPrefix = "chat";
+  bool redisTlsVerify = true;  // rediss://: check the certificate and host name
+  std::string redisTlsCa;      // rediss://: extra CA file (PEM)
   std::size_t historySize = 1000;
   std::size_t historyOnJoin = 100;
   std::string staticDir;

@@ -23,6 +23,7 @@ class RedisBus final : public Bus {
     connection_.start();
   }
   void stop() { connection_.stop(); }
+  void connectVia(std::string unixSocketPath) { connection_.connectVia(std::move(unixSocketPath)); }
 
   bool subscribe(std::string_view room) override;
   bool unsubscribe(std::string_view room) override;

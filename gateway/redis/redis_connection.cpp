@@ -62,7 +62,8 @@ void RedisConnection::abandonContext() {
 
 void RedisConnection::connect() {
   state_ = State::kConnecting;
-  redisAsyncContext* ctx = endpoint_.unixSocket
+  redisAsyncContext* ctx = !viaSocket_.empty() ? redisAsyncConnectUnix(viaSocket_.c_str())
+                           : endpoint_.unixSocket
                                ? redisAsyncConnectUnix(endpoint_.path.c_str())
                                : redisAsyncConnect(endpoint_.host.c_str(), endpoint_.port);
   if (ctx == nullptr || ctx->err != 0) {

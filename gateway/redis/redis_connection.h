@@ -41,6 +41,8 @@ class RedisConnection {
   RedisConnection& operator=(const RedisConnection&) = delete;
 
   void start();
+  // Connects through this Unix socket instead (the TLS tunnel's).
+  void connectVia(std::string unixSocketPath) { viaSocket_ = std::move(unixSocketPath); }
   // Disconnects for good (shutdown); no reconnect follows.
   void stop();
   bool isUp() const { return state_ == State::kUp; }
@@ -70,6 +72,7 @@ class RedisConnection {
   uv_loop_t* loop_;
   common::RedisEndpoint endpoint_;
   std::string clientName_;
+  std::string viaSocket_;
   Listener listener_;
   redisAsyncContext* ctx_ = nullptr;  // owned by hiredis once connected
   State state_ = State::kIdle;
