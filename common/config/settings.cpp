@@ -251,6 +251,7 @@ SettingsResult loadSettings(const SettingsSources& sources) {
     auto* opt = app.add_option(flagName(spec.env), flagValues[i],
                                std::string(spec.help) + " [env " + spec.env + "]");
     opt->default_str(spec.defaultValue.empty() ? "\"\"" : spec.defaultValue);
+    opt->type_name("");
     options.push_back(opt);
   }
 

@@ -1,11 +1,18 @@
 #include "http/http_response.h"
 
+#include <cstring>
+#include <utility>
 #include <vector>
 
 namespace chat::gateway {
 namespace {
 
 constexpr std::size_t kHeaderSpace = 1024;
+
+constexpr std::pair<const char*, const char*> kSecurityHeaders[] = {
+    {"x-content-type-options:", "nosniff"},
+    {"referrer-policy:", "no-referrer"},
+};
 
 }  // namespace
 
@@ -21,6 +28,12 @@ int respondText(lws* wsi, unsigned status, std::string_view body, std::string_vi
                                    reinterpret_cast<const unsigned char*>(kNoStore),
                                    sizeof kNoStore - 1, &p, end) != 0)
     return -1;
+  for (const auto& [name, value] : kSecurityHeaders) {
+    if (lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>(name),
+                                    reinterpret_cast<const unsigned char*>(value),
+                                    static_cast<int>(std::strlen(value)), &p, end) != 0)
+      return -1;
+  }
   if (lws_finalize_write_http_header(wsi, start, &p, end) != 0) return -1;
   if (!body.empty()) {
     // Reuse the buffer: the body goes after fresh LWS_PRE headroom.
@@ -34,7 +47,13 @@ int respondText(lws* wsi, unsigned status, std::string_view body, std::string_vi
 
 int serveFile(lws* wsi, const std::string& file, std::string_view contentType) {
   const std::string type(contentType);
-  static constexpr char kHeaders[] = "cache-control: no-cache\r\n";
+  // Our own frontend adds a strict Content-Security-Policy in its page; none
+  // is sent here, so a page with inline script (the tutorial's) still works.
+  static constexpr char kHeaders[] =
+      "cache-control: no-cache\r\n"
+      "x-content-type-options: nosniff\r\n"
+      "referrer-policy: no-referrer\r\n"
+      "x-frame-options: DENY\r\n";
   const int rc = lws_serve_http_file(wsi, file.c_str(), type.c_str(), kHeaders,
                                      static_cast<int>(sizeof kHeaders - 1));
   // Below zero: failed and closing; above zero: done, transaction complete.

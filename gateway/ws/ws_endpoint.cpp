@@ -61,9 +61,7 @@ WsEndpoint::WsEndpoint(uv_loop_t* loop, const EndpointOptions& options, Endpoint
   // Explicit vhosts: a failed bind then leaves a usable context to destroy,
   // instead of one that lws is already tearing down.
   info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_LIBUV |
-                 LWS_SERVER_OPTION_VALIDATE_UTF8 |
-                 LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE |
-                 LWS_SERVER_OPTION_UV_NO_SIGSEGV_SIGFPE_SPIN;
+                 LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_UV_NO_SIGSEGV_SIGFPE_SPIN;
   info.foreign_loops = foreignLoops_;
   info.retry_and_idle_policy = &retryPolicy_;
   info.timeout_secs = 10;  // handshake and HTTP transaction deadline
