@@ -1,5 +1,9 @@
 #include "ws/connection.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <cstring>
 #include <ctime>
@@ -187,6 +191,17 @@ Connection::WriteResult Connection::onWritable() {
   timespec now{};
   clock_gettime(CLOCK_REALTIME, &now);  // a vDSO call: once per wake-up
   const std::int64_t nowMs = static_cast<std::int64_t>(now.tv_sec) * 1000 + now.tv_nsec / 1000000;
+  // A plain client gets one WebSocket frame per message; corking the socket
+  // for the burst lets the kernel send them in as few segments as it can.
+  const bool cork = !isV1() && queue_.frames() > 1;
+  if (cork) setCork(true);
+  struct Uncork {
+    Connection* self;
+    bool active;
+    ~Uncork() {
+      if (active) self->setCork(false);
+    }
+  } uncork{this, cork};
   while (!queue_.empty()) {
     SharedFrame& frame = queue_.front();
     const std::size_t before = queue_.bytes();
@@ -206,6 +221,12 @@ Connection::WriteResult Connection::onWritable() {
     }
   }
   return pendingClose_ ? WriteResult::kCloseRequested : WriteResult::kOk;
+}
+
+void Connection::setCork(bool on) {
+  const int fd = lws_get_socket_fd(wsi_);
+  const int value = on ? 1 : 0;
+  if (fd >= 0) ::setsockopt(fd, IPPROTO_TCP, TCP_CORK, &value, sizeof value);
 }
 
 void Connection::closeNow() {

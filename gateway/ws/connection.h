@@ -112,6 +112,7 @@ class Connection final : public RoomMember {
   bool refuse(common::CloseCode code, std::string_view reason);
   // Writes up to 16 queued frames (16 KiB) as one '\n'-joined frame.
   bool writeBatch(std::int64_t nowMs);
+  void setCork(bool on);
   // Counts a message frame written and its latency since it was stored.
   void recordWrite(const SharedFrame& frame, std::int64_t nowMs);
 

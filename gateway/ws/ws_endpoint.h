@@ -53,7 +53,9 @@ struct EndpointOptions {
   std::uint16_t port = 8080;
   std::chrono::seconds pingInterval{25};
   std::chrono::seconds pingTimeout{60};
-  std::size_t rxBufferSize = 1024;
+  // lws allocates this per connection; larger messages arrive in pieces and
+  // are reassembled (Connection::onReceive), so it can stay small.
+  std::size_t rxBufferSize = 512;
   bool compression = false;  // permessage-deflate
   bool sharePort = false;    // SO_REUSEPORT: several workers on one port
 };

@@ -357,7 +357,7 @@ TEST(SettingsTest, HelpListsEveryDescribedSettingWithItsDefault) {
     EXPECT_FALSE(row.help.empty());
     // The entry runs from the flag to its "[env NAME]" tag, and shows the
     // default in between.
-    const auto begin = help.find(row.flag + " ");
+    const auto begin = help.find(row.flag + "=");
     ASSERT_NE(begin, std::string::npos) << help;
     const auto end = help.find("[env " + row.env + "]", begin);
     ASSERT_NE(end, std::string::npos) << help;
