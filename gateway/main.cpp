@@ -32,12 +32,20 @@ std::optional<std::string> readFile(const char* path) {
   return content.str();
 }
 
-// Cores this process may run on (cpusets and taskset included).
+// Cores this process may use: its CPU affinity, capped by a cgroup v2 CPU
+// quota (a container's limit), rounded up.
 std::string usableCores() {
   cpu_set_t set;
   CPU_ZERO(&set);
-  if (sched_getaffinity(0, sizeof set, &set) != 0) return "1";
-  return std::to_string(std::max(1, CPU_COUNT(&set)));
+  int cores = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 1;
+  std::ifstream cpuMax("/sys/fs/cgroup/cpu.max");
+  std::string quota;
+  long period = 0;
+  if (cpuMax >> quota >> period && quota != "max" && period > 0) {
+    const long limit = (std::stol(quota) + period - 1) / period;
+    cores = std::min<int>(cores, static_cast<int>(limit));
+  }
+  return std::to_string(std::max(1, cores));
 }
 
 // One gateway process: the server on its own libuv loop until it shuts down.

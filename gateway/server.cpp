@@ -100,6 +100,7 @@ Server::Server(uv_loop_t* loop, common::Settings settings)
       sigint_(loop, SIGINT, [this] { drain(); }) {
   std::string ignored;  // validated when the settings were loaded
   common::parseOriginPolicy(settings_.allowedOrigins, originPolicy_, ignored);
+  connectionLimits_.rawFraming = !settings_.compression;
   chat_.setOnStoreDone([this] {
     if (draining_) finishDrainIfIdle();
   });

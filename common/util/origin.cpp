@@ -43,7 +43,9 @@ bool parseOriginPolicy(std::string_view list, OriginPolicy& policy, std::string&
       continue;
     }
     if (!isOrigin(entry)) {
-      error = "\"" + std::string(entry) + "\" is not an origin like https://chat.example.com";
+      error.assign(1, '"');
+      error.append(entry);
+      error.append("\" is not an origin like https://chat.example.com");
       return false;
     }
     policy.allowed.push_back(lower(entry));

@@ -8,6 +8,7 @@
 #include "protocol/codec.h"
 #include "protocol/v1_codec.h"
 #include "protocol/validation.h"
+#include "util/utf8.h"
 
 namespace chat::gateway {
 
@@ -132,7 +133,9 @@ bool ChatService::onV1Text(Connection& connection, std::string_view text) {
   if (decoded.ignore) return true;
   if (decoded.refusal) {
     stats_.refuse(decoded.refusal->reason);
-    if (decoded.refusal->reason == common::Refusal::kInvalidUtf8) {
+    // Invalid UTF-8 in the frame itself fails the connection; a JSON escape
+    // that decodes to a lone surrogate is only a bad field.
+    if (decoded.refusal->reason == common::Refusal::kInvalidUtf8 && !common::isValidUtf8(text)) {
       // RFC 6455: invalid UTF-8 in a text frame fails the connection.
       connection.setCloseReason(common::CloseCode::kInvalidPayload, "invalid UTF-8");
       return false;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "log/log.h"
 #include "protocol/codec.h"
 #include "protocol/v1_codec.h"
 
@@ -92,6 +93,9 @@ void RoomHub::startHistoryRead(Room& room) {
   room.readInFlight = true;
   room.readBuffer.clear();
   ++stats_.historyReads;
+  Log::debug("history_read", {{"room", room.name},
+                              {"members", std::to_string(room.syncing.size())},
+                              {"since", std::to_string(oldest)}});
   const HistoryQuery query{HistoryQuery::Mode::kJoin, historyOnJoin_, oldest};
   const bool sent =
       history_.read(room.name, query, [this, name = room.name](std::optional<HistorySlice> slice) {
@@ -140,6 +144,8 @@ void RoomHub::finishHistoryRead(const std::string& roomName, std::optional<Histo
   Room* room = find(roomName);
   if (room == nullptr) return;
   room->readInFlight = false;
+  Log::debug("history_read_done",
+             {{"room", roomName}, {"ok", slice ? "1" : "0"}, {"epoch", slice ? slice->epoch : ""}});
   if (!slice) {
     room->readBuffer.clear();
     retryTimer_.once(timing_.readRetry, [this] { retryPendingReads(); });
@@ -189,6 +195,9 @@ void RoomHub::finishHistoryRead(const std::string& roomName, std::optional<Histo
     room->syncing.push_back(m);
   };
   for (Membership* m : waiting) {
+    // Whatever happened to the room meanwhile, a member told another epoch
+    // starts over in this one.
+    if (m->announced && m->epoch != slice->epoch) m->epochChanged = true;
     std::optional<bool> recovered;
     if (!positionMember(*m, *slice, firstHeld, firstRead, recovered)) {
       keepSyncing(m);
@@ -199,6 +208,7 @@ void RoomHub::finishHistoryRead(const std::string& roomName, std::optional<Histo
       // The fresh `joined` goes before the new epoch's messages.
       m->epochChanged = false;
       m->announced = true;
+      m->epoch = slice->epoch;
       m->member->onJoined(outcome);
     }
     for (const auto& [id, frame] : history) {
@@ -209,6 +219,7 @@ void RoomHub::finishHistoryRead(const std::string& roomName, std::optional<Histo
     }
     if (!m->announced) {
       m->announced = true;
+      m->epoch = slice->epoch;
       m->member->onJoined(outcome);
     }
     if (gap) {

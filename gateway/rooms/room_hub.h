@@ -48,6 +48,7 @@ struct Membership {
   std::uint32_t index = 0;  // position in the room's live or syncing list
   bool live = false;
   bool announced = false;        // onJoined has been called
+  std::string epoch{};           // the epoch it was announced in; its ids count there
   bool epochChanged = false;     // the room's epoch changed under it
   std::uint64_t lastSentId = 0;  // drops frames it already has
 };

@@ -1,12 +1,9 @@
 #include "ws/connection.h"
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
-
 #include <algorithm>
 #include <cstring>
 #include <ctime>
+#include <vector>
 
 #include "protocol/v1_codec.h"
 
@@ -183,6 +180,36 @@ bool Connection::writeBatch(std::int64_t nowMs) {
   return lws_write(wsi_, out, size, LWS_WRITE_TEXT) >= 0;
 }
 
+bool Connection::writeFramedBurst(std::int64_t nowMs) {
+  // Plain clients get one WebSocket frame per message; several queued ones
+  // are framed here (server frames are unmasked: a 2-10 byte header) and
+  // handed to lws as raw bytes, so a burst costs one send() instead of one per
+  // message.
+  static std::vector<unsigned char> scratch(LWS_PRE + kBurstBytes + 16 * kBatchFrames);
+  unsigned char* out = scratch.data() + LWS_PRE;
+  std::size_t size = 0;
+  std::size_t frames = 0;
+  while (!queue_.empty() && frames < kBatchFrames) {
+    SharedFrame& frame = queue_.front();
+    const std::size_t n = frame.size();
+    if (n >= 65536 || size + n + 4 > kBurstBytes) break;
+    out[size++] = 0x81;  // FIN, text
+    if (n < 126) {
+      out[size++] = static_cast<unsigned char>(n);
+    } else {
+      out[size++] = 126;
+      out[size++] = static_cast<unsigned char>(n >> 8);
+      out[size++] = static_cast<unsigned char>(n & 0xFF);
+    }
+    std::memcpy(out + size, frame.payload(), n);
+    size += n;
+    ++frames;
+    recordWrite(frame, nowMs);
+    queue_.pop();
+  }
+  return lws_write(wsi_, out, size, LWS_WRITE_RAW) >= 0;
+}
+
 Connection::WriteResult Connection::onWritable() {
   // Several frames per wake-up while the socket takes them: one poll cycle per
   // burst instead of one per frame. The budget keeps one busy client from
@@ -191,22 +218,14 @@ Connection::WriteResult Connection::onWritable() {
   timespec now{};
   clock_gettime(CLOCK_REALTIME, &now);  // a vDSO call: once per wake-up
   const std::int64_t nowMs = static_cast<std::int64_t>(now.tv_sec) * 1000 + now.tv_nsec / 1000000;
-  // A plain client gets one WebSocket frame per message; corking the socket
-  // for the burst lets the kernel send them in as few segments as it can.
-  const bool cork = !isV1() && queue_.frames() > 1;
-  if (cork) setCork(true);
-  struct Uncork {
-    Connection* self;
-    bool active;
-    ~Uncork() {
-      if (active) self->setCork(false);
-    }
-  } uncork{this, cork};
   while (!queue_.empty()) {
     SharedFrame& frame = queue_.front();
     const std::size_t before = queue_.bytes();
-    if (isV1() && queue_.frames() > 1 && frame.size() < kBatchBytes) {
+    const bool several = queue_.frames() > 1 && frame.size() < kBatchBytes;
+    if (several && isV1()) {
       if (!writeBatch(nowMs)) return WriteResult::kFailed;
+    } else if (several && limits_.rawFraming) {
+      if (!writeFramedBurst(nowMs)) return WriteResult::kFailed;
     } else {
       if (lws_write(wsi_, frame.payload(), frame.size(), LWS_WRITE_TEXT) < 0)
         return WriteResult::kFailed;
@@ -215,7 +234,9 @@ Connection::WriteResult Connection::onWritable() {
     }
     written += before - queue_.bytes();
     if (queue_.empty()) break;
-    if (written >= kBurstBytes || lws_send_pipe_choked(wsi_)) {
+    // lws keeps what the socket did not take and withholds WRITEABLE until it
+    // has sent it; a flag check, where lws_send_pipe_choked() would poll().
+    if (written >= kBurstBytes || lws_partial_buffered(wsi_)) {
       lws_callback_on_writable(wsi_);
       return WriteResult::kOk;
     }
@@ -223,16 +244,12 @@ Connection::WriteResult Connection::onWritable() {
   return pendingClose_ ? WriteResult::kCloseRequested : WriteResult::kOk;
 }
 
-void Connection::setCork(bool on) {
-  const int fd = lws_get_socket_fd(wsi_);
-  const int value = on ? 1 : 0;
-  if (fd >= 0) ::setsockopt(fd, IPPROTO_TCP, TCP_CORK, &value, sizeof value);
-}
-
 void Connection::closeNow() {
   const auto code = pendingClose_ ? pendingClose_->code : common::CloseCode::kNormal;
   const std::string reason = pendingClose_ ? pendingClose_->reason : std::string();
   setCloseReason(code, reason);
+  // lws sends the close frame and waits (at most 5 s) for the client's answer;
+  // a slow consumer gets its 1008 once it reads again.
   lws_set_timeout(wsi_, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_SYNC);
 }
 

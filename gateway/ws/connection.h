@@ -42,6 +42,8 @@ struct ConnectionLimits {
   QueueLimits queue;
   std::size_t maxFrameBytes = 8192;
   ServerStats* stats = nullptr;
+  // Plain bursts may be framed by us and sent raw (not with permessage-deflate).
+  bool rawFraming = true;
 };
 
 class Connection final : public RoomMember {
@@ -112,7 +114,7 @@ class Connection final : public RoomMember {
   bool refuse(common::CloseCode code, std::string_view reason);
   // Writes up to 16 queued frames (16 KiB) as one '\n'-joined frame.
   bool writeBatch(std::int64_t nowMs);
-  void setCork(bool on);
+  bool writeFramedBurst(std::int64_t nowMs);
   // Counts a message frame written and its latency since it was stored.
   void recordWrite(const SharedFrame& frame, std::int64_t nowMs);
 

@@ -1,0 +1,164 @@
+// Presence (PROTOCOL.md sections 4, 6 and 8): a user's first connection in a
+// room, on any gateway, is announced once, their last one leaving once; the
+// joined frame lists who is there, the joiner included; a gateway that dies
+// without a goodbye loses its users within PRESENCE_TTL. Plain clients neither
+// count nor get presence frames.
+//
+// That an event did NOT happen is shown with a marker: after the step that
+// must stay silent, another user joins through the same gateway, and the
+// observer's next presence event must be that user's join.
+
+#include <algorithm>
+
+#include "v1_helpers.h"
+
+namespace chat::testing {
+namespace {
+
+class V1PresenceTest : public GatewayTest {};
+
+std::vector<std::string> sorted(std::vector<std::string> values) {
+  std::sort(values.begin(), values.end());
+  return values;
+}
+
+// The next presence event about someone other than `self` (a client may or
+// may not hear of its own arrival); other frames stay queued.
+V1Frame nextPresence(V1Client& client, const std::string& self,
+                     std::chrono::milliseconds timeout = 10s) {
+  return expectMatching(
+      client,
+      [&self](const V1Frame& f) { return f.type() == "presence" && f.string("username") != self; },
+      "a presence event", timeout);
+}
+
+void expectPresence(const V1Frame& frame, const std::string& room, const std::string& event,
+                    const std::string& username) {
+  EXPECT_EQ(frame.string("room"), room) << frame.raw();
+  EXPECT_EQ(frame.string("event"), event) << frame.raw();
+  EXPECT_EQ(frame.string("username"), username) << frame.raw();
+}
+
+void closeCleanly(V1Client& client) {
+  ASSERT_TRUE(client.ws().sendClose());
+  expectClose(client.ws());
+}
+
+TEST_F(V1PresenceTest, JoinAndLeaveAreAnnouncedAcrossGateways) {
+  GatewayProcess& a = startGateway(v1Env(), "gw-a");
+  GatewayProcess& b = startGateway(v1Env(), "gw-b");
+  ASSERT_TRUE(a.waitReady());
+  ASSERT_TRUE(b.waitReady());
+  const std::string room = uniqueRoom();
+  auto plain = connectPlain(a, room);
+
+  V1Session alice = joinV1(a, room, "alice");
+  EXPECT_EQ(alice.join.presence, std::vector<std::string>{"alice"}) << alice.join.raw;
+
+  // bob on gateway B: announced to alice on A; his joined lists both.
+  V1Session bob = joinV1(b, room, "bob");
+  EXPECT_EQ(sorted(bob.join.presence), (std::vector<std::string>{"alice", "bob"})) << bob.join.raw;
+  expectPresence(nextPresence(*alice.client, "alice"), room, "join", "bob");
+
+  // bob closes: his leave is announced.
+  closeCleanly(*bob.client);
+  expectPresence(nextPresence(*alice.client, "alice"), room, "leave", "bob");
+
+  // carol joins and leaves with join and leave frames, from another room.
+  V1Session carol = joinV1(b, uniqueRoom("hall"), "carol");
+  ASSERT_TRUE(carol.client->sendJoin(room));
+  V1Join carolJoin = readJoin(*carol.client, room, false);
+  EXPECT_EQ(sorted(carolJoin.presence), (std::vector<std::string>{"alice", "carol"}))
+      << "bob is gone: " << carolJoin.raw;
+  expectPresence(nextPresence(*alice.client, "alice"), room, "join", "carol");
+  ASSERT_TRUE(carol.client->sendLeave(room));
+  expectPresence(nextPresence(*alice.client, "alice"), room, "leave", "carol");
+
+  // The plain client got none of it: its next frame is the next message.
+  EXPECT_EQ(sendAndAck(*alice.client, "hi", "h").id, 1);
+  ChatMessage message = receiveMessage(*plain);
+  EXPECT_EQ(message.id, 1);
+  V1Session dave = joinV1(a, room, "dave");
+  EXPECT_EQ(sorted(dave.join.presence), (std::vector<std::string>{"alice", "dave"}))
+      << "a plain client is nobody in presence: " << dave.join.raw;
+}
+
+// bob opens two tabs, on `first` and `second`: one join, and one leave when
+// the last tab closes.
+void twoTabsCountOnce(GatewayProcess& observerGateway, GatewayProcess& first,
+                      GatewayProcess& second, const std::string& room) {
+  V1Session alice = joinV1(observerGateway, room, "alice");
+  V1Session tab1 = joinV1(first, room, "bob");
+  expectPresence(nextPresence(*alice.client, "alice"), room, "join", "bob");
+
+  V1Session tab2 = joinV1(second, room, "bob");
+  EXPECT_EQ(sorted(tab2.join.presence), (std::vector<std::string>{"alice", "bob"}))
+      << "bob is listed once: " << tab2.join.raw;
+  V1Session carol = joinV1(second, room, "carol");  // marker
+  expectPresence(nextPresence(*alice.client, "alice"), room, "join", "carol");
+
+  closeCleanly(*tab1.client);
+  V1Session dave = joinV1(first, room, "dave");  // marker
+  EXPECT_EQ(sorted(dave.join.presence), (std::vector<std::string>{"alice", "bob", "carol", "dave"}))
+      << "bob's second tab is still open: " << dave.join.raw;
+  expectPresence(nextPresence(*alice.client, "alice"), room, "join", "dave");
+
+  closeCleanly(*tab2.client);
+  expectPresence(nextPresence(*alice.client, "alice"), room, "leave", "bob");
+  V1Session erin = joinV1(second, room, "erin");  // marker
+  expectPresence(nextPresence(*alice.client, "alice"), room, "join", "erin");
+  EXPECT_EQ(sorted(erin.join.presence),
+            (std::vector<std::string>{"alice", "carol", "dave", "erin"}));
+}
+
+TEST_F(V1PresenceTest, TwoTabsOnTwoGatewaysCountOnce) {
+  GatewayProcess& a = startGateway(v1Env(), "gw-a");
+  GatewayProcess& b = startGateway(v1Env(), "gw-b");
+  ASSERT_TRUE(a.waitReady());
+  ASSERT_TRUE(b.waitReady());
+  twoTabsCountOnce(a, a, b, uniqueRoom());
+}
+
+TEST_F(V1PresenceTest, TwoTabsOnOneGatewayCountOnce) {
+  GatewayProcess& a = startGateway(v1Env(), "gw-a");
+  GatewayProcess& b = startGateway(v1Env(), "gw-b");
+  ASSERT_TRUE(a.waitReady());
+  ASSERT_TRUE(b.waitReady());
+  twoTabsCountOnce(a, b, b, uniqueRoom());
+}
+
+TEST_F(V1PresenceTest, KilledGatewayLosesItsUsersWithinPresenceTtl) {
+  const EnvVars env = v1Env({{"PRESENCE_TTL", "1"}});
+  GatewayProcess& a = startGateway(env, "gw-a");
+  GatewayProcess& b = startGateway(env, "gw-b");
+  ASSERT_TRUE(a.waitReady());
+  ASSERT_TRUE(b.waitReady());
+  const std::string room = uniqueRoom();
+  V1Session alice = joinV1(a, room, "alice");
+  V1Session bob = joinV1(b, room, "bob");
+  expectPresence(nextPresence(*alice.client, "alice"), room, "join", "bob");
+
+  // Still there a while later: the refresh keeps a live gateway's users.
+  V1Session carol = joinV1(a, room, "carol");
+  expectPresence(nextPresence(*alice.client, "alice"), room, "join", "carol");
+  EXPECT_EQ(sorted(carol.join.presence), (std::vector<std::string>{"alice", "bob", "carol"}));
+
+  b.kill();
+  // PRESENCE_TTL (1 s) plus one refresh interval, with room to spare.
+  expectPresence(nextPresence(*alice.client, "alice", 5s), room, "leave", "bob");
+  V1Session dave = joinV1(a, room, "dave");
+  EXPECT_EQ(sorted(dave.join.presence), (std::vector<std::string>{"alice", "carol", "dave"}))
+      << dave.join.raw;
+  // alice and carol, on the live gateway, outlast the TTL.
+  V1Session erin = joinV1(a, room, "erin");
+  EXPECT_EQ(sorted(erin.join.presence),
+            (std::vector<std::string>{"alice", "carol", "dave", "erin"}));
+  for (const V1Frame& frame : alice.client->queued()) {
+    if (frame.type() == "presence") {
+      EXPECT_NE(frame.string("event"), "leave") << "only bob left: " << frame.raw();
+    }
+  }
+}
+
+}  // namespace
+}  // namespace chat::testing

@@ -1,0 +1,135 @@
+#include "jwt_maker.h"
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <chrono>
+#include <stdexcept>
+
+namespace chat::testing {
+namespace {
+
+// A JSON string literal for the few strings a token holds (names, rooms).
+std::string quoted(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out += "\\u00";
+      out += kHex[(c >> 4) & 0xF];
+      out += kHex[c & 0xF];
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+const EVP_MD* digestOf(JwtAlg alg) {
+  switch (alg) {
+    case JwtAlg::kHs256:
+      return EVP_sha256();
+    case JwtAlg::kHs384:
+      return EVP_sha384();
+    case JwtAlg::kHs512:
+      return EVP_sha512();
+    case JwtAlg::kNone:
+      break;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+std::string_view jwtAlgName(JwtAlg alg) {
+  switch (alg) {
+    case JwtAlg::kNone:
+      return "none";
+    case JwtAlg::kHs256:
+      return "HS256";
+    case JwtAlg::kHs384:
+      return "HS384";
+    case JwtAlg::kHs512:
+      return "HS512";
+  }
+  return "none";
+}
+
+std::string base64UrlEncode(std::string_view bytes) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  std::size_t i = 0;
+  for (; i + 3 <= bytes.size(); i += 3) {
+    const std::uint32_t n = static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i])) << 16 |
+                            static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i + 1]))
+                                << 8 |
+                            static_cast<unsigned char>(bytes[i + 2]);
+    out += kAlphabet[(n >> 18) & 63];
+    out += kAlphabet[(n >> 12) & 63];
+    out += kAlphabet[(n >> 6) & 63];
+    out += kAlphabet[n & 63];
+  }
+  const std::size_t rest = bytes.size() - i;
+  if (rest == 1) {
+    const std::uint32_t n = static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i])) << 16;
+    out += kAlphabet[(n >> 18) & 63];
+    out += kAlphabet[(n >> 12) & 63];
+  } else if (rest == 2) {
+    const std::uint32_t n = static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i])) << 16 |
+                            static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i + 1]))
+                                << 8;
+    out += kAlphabet[(n >> 18) & 63];
+    out += kAlphabet[(n >> 12) & 63];
+    out += kAlphabet[(n >> 6) & 63];
+  }
+  return out;
+}
+
+std::string hmac(JwtAlg alg, std::string_view key, std::string_view data) {
+  const EVP_MD* md = digestOf(alg);
+  if (md == nullptr) return {};
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (HMAC(md, key.data(), static_cast<int>(key.size()),
+           reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest,
+           &length) == nullptr) {
+    throw std::runtime_error("HMAC failed");
+  }
+  return std::string(reinterpret_cast<const char*>(digest), length);
+}
+
+std::string signJwt(std::string_view headerJson, std::string_view payloadJson, JwtAlg alg,
+                    std::string_view secret) {
+  std::string token = base64UrlEncode(headerJson) + "." + base64UrlEncode(payloadJson);
+  const std::string signature = hmac(alg, secret, token);
+  return token + "." + base64UrlEncode(signature);
+}
+
+std::string makeToken(const TokenSpec& spec, std::string_view secret) {
+  const std::string header = "{\"alg\":" + quoted(jwtAlgName(spec.alg)) + ",\"typ\":\"JWT\"}";
+  std::string payload =
+      "{\"sub\":" + quoted(spec.subject) + ",\"exp\":" + std::to_string(spec.expiresAt);
+  if (spec.rooms) {
+    payload += ",\"rooms\":[";
+    for (std::size_t i = 0; i < spec.rooms->size(); ++i) {
+      if (i > 0) payload += ',';
+      payload += quoted((*spec.rooms)[i]);
+    }
+    payload += ']';
+  }
+  payload += '}';
+  return signJwt(header, payload, spec.alg, secret);
+}
+
+std::int64_t unixSecondsNow() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace chat::testing
