@@ -52,8 +52,9 @@ TokenCheck verifyToken(std::string_view token, std::string_view secret, std::int
   if (!readTime(jwt.get(), "exp", exp) || !readTime(jwt.get(), "nbf", nbf))
     return fail("exp and nbf must be numbers");
   if (!exp) return fail("token has no exp");
-  if (*exp + kTokenLeewaySeconds < nowSeconds) return fail("token expired");
-  if (nbf && *nbf - kTokenLeewaySeconds > nowSeconds) return fail("token not yet valid");
+  // Compared against `now` moved by the leeway: claims can be any 64-bit value.
+  if (*exp < nowSeconds - kTokenLeewaySeconds) return fail("token expired");
+  if (nbf && *nbf > nowSeconds + kTokenLeewaySeconds) return fail("token not yet valid");
 
   const char* sub = jwt_get_grant(jwt.get(), "sub");
   if (sub == nullptr) return fail("token has no sub");
