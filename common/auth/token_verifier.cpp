@@ -4,6 +4,7 @@
 #include <rapidjson/document.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstdlib>
 #include <memory>
 
@@ -52,9 +53,14 @@ TokenCheck verifyToken(std::string_view token, std::string_view secret, std::int
   if (!readTime(jwt.get(), "exp", exp) || !readTime(jwt.get(), "nbf", nbf))
     return fail("exp and nbf must be numbers");
   if (!exp) return fail("token has no exp");
-  // Compared against `now` moved by the leeway: claims can be any 64-bit value.
-  if (*exp < nowSeconds - kTokenLeewaySeconds) return fail("token expired");
-  if (nbf && *nbf > nowSeconds + kTokenLeewaySeconds) return fail("token not yet valid");
+  // Compared against `now` moved by the leeway (saturating): claims and the
+  // clock can be any 64-bit value.
+  std::int64_t earliest = 0;
+  std::int64_t latest = 0;
+  if (__builtin_sub_overflow(nowSeconds, kTokenLeewaySeconds, &earliest)) earliest = INT64_MIN;
+  if (__builtin_add_overflow(nowSeconds, kTokenLeewaySeconds, &latest)) latest = INT64_MAX;
+  if (*exp < earliest) return fail("token expired");
+  if (nbf && *nbf > latest) return fail("token not yet valid");
 
   const char* sub = jwt_get_grant(jwt.get(), "sub");
   if (sub == nullptr) return fail("token has no sub");

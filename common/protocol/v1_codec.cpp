@@ -194,7 +194,21 @@ std::string_view v1ErrorCodeName(V1ErrorCode code) {
   return "invalid";
 }
 
+namespace {
+V1DecodeResult decodeV1FrameFields(std::string_view json, std::size_t maxTextCodePoints);
+}  // namespace
+
 V1DecodeResult decodeV1Frame(std::string_view json, std::size_t maxTextCodePoints) {
+  V1DecodeResult result = decodeV1FrameFields(json, maxTextCodePoints);
+  // kInvalidUtf8 means the frame's bytes: a JSON escape that decodes to a lone
+  // surrogate only makes that field bad (an error frame, not a 1007 close).
+  if (result.refusal && result.refusal->reason == Refusal::kInvalidUtf8 && isValidUtf8(json))
+    result.refusal->reason = Refusal::kBadField;
+  return result;
+}
+
+namespace {
+V1DecodeResult decodeV1FrameFields(std::string_view json, std::size_t maxTextCodePoints) {
   if (json.find_first_not_of(kJsonSpace) == std::string_view::npos) return {{}, {}, true};
   if (!isValidUtf8(json)) return refuse(Refusal::kInvalidUtf8, "invalid UTF-8");
   // RapidJSON takes a NUL byte for the end of input and would accept whatever
@@ -236,6 +250,7 @@ V1DecodeResult decodeV1Frame(std::string_view json, std::size_t maxTextCodePoint
   if (auto e = readTypeFields(doc, maxTextCodePoints, frame)) return fail(std::move(*e));
   return {std::move(frame), std::nullopt, false};
 }
+}  // namespace
 
 std::string encodeWelcome(std::string_view conn, std::string_view username,
                           std::string_view gateway) {

@@ -178,7 +178,8 @@ TEST(V1DecodeMessageTest, TextIsRequiredAndMustBeAString) {
 TEST(V1DecodeMessageTest, RefusesNulAndInvalidUtf8InText) {
   expectRefused(R"({"type":"message","ref":"c1","text":"a\u0000b"})", Refusal::kTextHasNul, "c1");
   // JSON escapes can describe a lone low surrogate, which is not UTF-8.
-  expectRefused(R"({"type":"message","ref":"c1","text":"x\udc00y"})", Refusal::kInvalidUtf8, "c1");
+  expectRefused(R"({"type":"message","ref":"c1","text":"x\udc00y"})", Refusal::kBadField,
+                "c1");  // a bad field, not bad bytes
   // Unpaired high surrogates are already malformed JSON for RapidJSON.
   expectRefused(R"({"type":"message","text":"x\ud800y"})", Refusal::kInvalidJson);
 }
