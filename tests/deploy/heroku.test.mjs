@@ -34,7 +34,7 @@ test("heroku.yml builds the image's Dockerfile (copied to the root, where Heroku
   // the files of deploy/: nothing may drift.
   if (existsSync(repo("heroku.yml"))) assert.equal(read("heroku.yml"), read("deploy/heroku/heroku.yml"));
   if (existsSync(repo("Dockerfile"))) assert.equal(read("Dockerfile"), read("deploy/docker/Dockerfile"));
-  const guide = read("deploy/README-deploy.md");
+  const guide = read("deploy/README.md");
   assert.ok(guide.includes("cp deploy/heroku/heroku.yml heroku.yml"), "the guide copies heroku.yml to the root");
   assert.ok(guide.includes("cp deploy/docker/Dockerfile Dockerfile"), "the guide copies the Dockerfile to the root");
   assert.equal(yml.setup.addons[0].plan.split(":")[0], "heroku-redis");
