@@ -139,9 +139,9 @@ test("Dockerfile build stage installs the package list and builds as documented"
   );
   assert.ok(runs.some((r) => r.includes("cmake --build build/release")));
 
-  // Every source folder the top-level CMakeLists.txt builds (tests are off)
+  // Every source folder the top-level CMakeLists.txt builds (tests and fuzzers are off)
   // is copied into the build stage.
-  const cmakeLists = read("CMakeLists.txt").replace(/^\s*if\(CHAT_TESTS\)[\s\S]*?^\s*endif\(\)/gm, "");
+  const cmakeLists = read("CMakeLists.txt").replace(/^\s*if\((?:CHAT_TESTS|CHAT_FUZZ)\)[\s\S]*?^\s*endif\(\)/gm, "");
   const subdirs = [...cmakeLists.matchAll(/add_subdirectory\(\s*([^\s)]+)/g)].map((m) => m[1]);
   assert.ok(subdirs.includes("gateway"), "could not read CMakeLists.txt");
   for (const dir of [...subdirs, "cmake", "CMakeLists.txt", "frontend"]) {

@@ -113,7 +113,7 @@ TEST_F(HardeningChurnTest, TenThousandConnectionsComeAndGoWithoutLeaks) {
   const std::size_t endRss = residentKib(gateway.pid()).value_or(0);
   std::cout << kConnections << " connections in " << took.count() << " ms; fds idle " << idleFds
             << ", peak " << peakFds << ", end " << endFds << "; RSS warm " << warmRss
-            << " KiB, end " << endRss << " KiB\n";
+            << " KiB, half-way " << midRss << " KiB, end " << endRss << " KiB\n";
   EXPECT_TRUE(settled) << endFds << " fds left open, " << idleFds << " when idle";
   EXPECT_LE(endRss, warmRss + kRssGrowthBoundKib);
   EXPECT_LE(endRss, midRss + kSecondHalfRssGrowthBoundKib) << "RSS still grows with churn";
