@@ -432,12 +432,18 @@
       if (atStart && !room.startEl) {
         room.startEl = h('li', { class: 'list-start', testid: 'history-start' },
           `This is the beginning of #${room.name}.`);
-        room.listEl.prepend(room.startEl);
+        // Keep what the reader sees in place: the marker goes above it.
+        const el = room.listEl, before = el.scrollHeight, top = el.scrollTop;
+        el.prepend(room.startEl);
+        if (top > 0 || entriesAbove(room)) el.scrollTop = top + (el.scrollHeight - before);
       } else if (!atStart && room.startEl) {
         room.startEl.remove();
         room.startEl = null;
       }
     }
+
+    // True when messages are shown (the marker then lands above them).
+    function entriesAbove(room) { return room.entries.length > 0; }
 
     function isValidMessage(m) {
       return m && typeof m.text === 'string' && typeof m.username === 'string' &&

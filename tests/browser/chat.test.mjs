@@ -230,19 +230,15 @@ test('a send that fails while Redis is down can be retried and is stored once', 
   await finish(sender, watcher);
 });
 
-// Known gateway bug: it sends its CSP (script-src 'self') with every static
-// file, so the tutorial's inline script cannot run when the gateway serves it
-// (PROTOCOL.md section 2: the tutorial client must keep working). Skipped,
-// with that reason, while the bug is there; it runs once it is fixed.
-test('the gateway serves the tutorial page so that its inline script runs', { timeout: TEST_TIMEOUT }, async (t) => {
+// The tutorial client must keep working (PROTOCOL.md section 2), also when the
+// gateway serves it: no header of the gateway may block its inline script.
+// (The project's own page carries its strict CSP in a <meta> tag.)
+test('the gateway serves the tutorial page so that its inline script runs', { timeout: TEST_TIMEOUT }, async () => {
   const res = await fetch(`${stack.gateways['gw-tutorial'].url}/`);
   await res.arrayBuffer();
   const policy = res.headers.get('content-security-policy') || '';
-  if (/script-src(?![^;]*'unsafe-inline')/.test(policy)) {
-    t.skip(`known gateway bug: the tutorial page is served with "${policy.match(/script-src[^;]*/)[0]}", which blocks its inline script`);
-    return;
-  }
-  const tutorial = await open(`${stack.gateways['gw-tutorial'].url}/`, { csp: 'enforce' });
+  assert.doesNotMatch(policy, /script-src(?![^;]*'unsafe-inline')/, 'a CSP that blocks inline scripts');
+  const tutorial = await open(`${stack.gateways['gw-tutorial'].url}/`, { csp: 'as-served' });
   await tutorial.page.waitForLoadState('load');
   assert.deepEqual(await cspViolations(tutorial.page), [], 'CSP violations on the tutorial page');
   assert.equal(await tutorial.page.evaluate(() => typeof window.ws), 'object', 'the tutorial script ran');
@@ -250,8 +246,8 @@ test('the gateway serves the tutorial page so that its inline script runs', { ti
 });
 
 test('the tutorial\'s own client and the project page talk in the lobby', { timeout: TEST_TIMEOUT }, async () => {
-  // Without the gateway's CSP (see the test above), as the tutorial's own server served it.
-  const tutorial = await open(`${stack.gateways['gw-tutorial'].url}/`, { csp: 'strip' });
+  // Exactly as the gateway serves it.
+  const tutorial = await open(`${stack.gateways['gw-tutorial'].url}/`, { csp: 'as-served' });
   const carol = await open(`${stack.viaB}/`, { username: 'carol' });
   await waitOnline(carol.page);
   assert.equal(await carol.page.getByTestId('room-name').textContent(), 'lobby');

@@ -29,8 +29,8 @@ export function launchBrowser() {
  * Opens url in a new browser context (its own localStorage). With username
  * and viaDialog the name is typed into the first-visit dialog; with username
  * alone it is preset in localStorage. csp: 'enforce' (default) adds the CSP
- * above when the gateway sends none, 'strip' removes the gateway's (see the
- * tutorial test). prepare(context) runs before the page loads. Returns
+ * above when the page gets none in a header, 'strip' removes a header CSP,
+ * 'as-served' changes nothing. prepare(context) runs before the page loads. Returns
  * { context, page, errors }.
  */
 export async function openChat(browser, url, {
