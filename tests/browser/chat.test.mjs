@@ -373,8 +373,10 @@ test('when a room\'s history is lost (new epoch), the page starts the room over'
   const [m] = await shownMessages(ivy.page);
   assert.equal(m.id, 1);
   await send(ivy.page, 'and on it goes');
-  const [next] = await waitFor('sent in new epoch', async () =>
-    (await waitForText(ivy.page, 'and on it goes')).filter((x) => x.state === 'sent' && x.id));
+  const [next] = await waitFor('sent in new epoch', async () => {
+    const sent = (await waitForText(ivy.page, 'and on it goes')).filter((x) => x.state === 'sent' && x.id);
+    return sent.length > 0 ? sent : null;  // an empty array is truthy: keep waiting
+  });
   assert.equal(next.id, 2);
   await finish(ivy);
 });
