@@ -125,8 +125,10 @@ int superviseWorkers(common::Settings settings,
       if (workers[i] != pid) continue;
       workers[i] = 0;
       const bool clean = WIFEXITED(workerStatus) && WEXITSTATUS(workerStatus) == 0;
-      if (stopping || (WIFEXITED(workerStatus) && WEXITSTATUS(workerStatus) == 2)) {
-        // Asked to stop, or a configuration error no restart can fix.
+      if (stopping || clean || (WIFEXITED(workerStatus) && WEXITSTATUS(workerStatus) == 2)) {
+        // Asked to stop (a Ctrl-C reaches the whole process group, so a worker
+        // may drain and exit 0 before we hear of it), or a configuration error
+        // no restart can fix.
         --alive;
         if (!clean) status = 1;
         break;
