@@ -69,6 +69,9 @@ std::string guestName() {
   return name;
 }
 
+// Socket reads of Redis input taken in before each write pass (16 KiB each).
+constexpr int kReadAheadReads = 4;
+
 }  // namespace
 
 Server::Server(uv_loop_t* loop, common::Settings settings)
@@ -77,6 +80,7 @@ Server::Server(uv_loop_t* loop, common::Settings settings)
       keys_(settings_.redisPrefix),
       connectionLimits_{
           {settings_.maxQueueBytes, settings_.maxQueueFrames}, settings_.maxFrameBytes, &stats_},
+      writes_(loop, [this](Connection& connection) { flush(connection); }),
       commands_(loop, settings_.redis, "chat-gw:" + settings_.gatewayId + ":cmd",
                 {.onUp =
                      [this] {
@@ -101,6 +105,15 @@ Server::Server(uv_loop_t* loop, common::Settings settings)
   std::string ignored;  // validated when the settings were loaded
   common::parseOriginPolicy(settings_.allowedOrigins, originPolicy_, ignored);
   connectionLimits_.rawFraming = !settings_.compression;
+  // permessage-deflate may leave a message half sent for lws to drain from
+  // WRITEABLE; a direct write in between would split it.
+  if (!settings_.compression) connectionLimits_.writes = &writes_;
+  // Under load, what Redis has already sent joins this pass: more messages
+  // per send to each client, and fewer passes.
+  writes_.setBeforeFlush([this] {
+    bus_.readPending(kReadAheadReads);
+    commands_.readPending(kReadAheadReads);
+  });
   chat_.setOnStoreDone([this] {
     if (draining_) finishDrainIfIdle();
   });
@@ -396,12 +409,35 @@ bool Server::onWritable(Session& session) {
     case Connection::WriteResult::kFailed:
       return false;
     case Connection::WriteResult::kCloseRequested:
-      closeQueue_.push_back(connection->id());
-      if (!closeTimer_.active())
-        closeTimer_.once(std::chrono::milliseconds(0), [this] { closeQueued(); });
+      queueClose(*connection);
       return true;
   }
   return false;
+}
+
+void Server::flush(Connection& connection) {
+  switch (connection.flush()) {
+    case Connection::WriteResult::kOk:
+      return;
+    case Connection::WriteResult::kFailed:
+      // The socket is dead; lws frees it on its next timer pass (outside this loop).
+      lws_set_timeout(connection.wsi(), PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+      if (endpoint_) endpoint_->rearmTimers();
+      return;
+    case Connection::WriteResult::kCloseRequested:
+      queueClose(connection);
+      return;
+  }
+}
+
+void Server::onPeerClosing(Session& session) {
+  if (session.connection != nullptr) session.connection->onPeerClosing();
+}
+
+void Server::queueClose(const Connection& connection) {
+  closeQueue_.push_back(connection.id());
+  if (!closeTimer_.active())
+    closeTimer_.once(std::chrono::milliseconds(0), [this] { closeQueued(); });
 }
 
 void Server::closeQueued() {
@@ -411,6 +447,7 @@ void Server::closeQueued() {
   for (std::uint64_t id : ids) {
     if (Connection* connection = findConnection(id)) connection->closeNow();
   }
+  if (endpoint_) endpoint_->rearmTimers();  // lws' close timeouts start now
 }
 
 void Server::onClosed(Session& session) {
@@ -431,6 +468,9 @@ void Server::onClosed(Session& session) {
 void Server::onSlowConsumer(Connection& connection) {
   ++stats_.slowConsumers;
   Log::warn("slow_consumer", {{"conn", std::to_string(connection.id())}});
+  // Closed without waiting for WRITEABLE: its socket is full and may never
+  // drain. lws gives the close frame at most 5 s, then drops the socket.
+  queueClose(connection);
 }
 
 bool Server::onClientText(Connection& connection, std::string_view text) {

@@ -60,6 +60,7 @@ class Server final : public EndpointHandler, public ConnectionHandler {
   void onEstablished(lws* wsi, Session& session, bool v1) override;
   bool onReceive(Session& session, const void* data, std::size_t len) override;
   bool onWritable(Session& session) override;
+  void onPeerClosing(Session& session) override;
   void onClosed(Session& session) override;
   bool onNetworkConnection() override;
 
@@ -81,12 +82,16 @@ class Server final : public EndpointHandler, public ConnectionHandler {
   // Checks ?token= when AUTH_SECRET is set; the HTTP status to refuse with, or 0.
   unsigned checkToken(lws* wsi, std::string& why) const;
   void finishDrainIfIdle();
+  // A WriteScheduler pass over one connection.
+  void flush(Connection& connection);
+  void queueClose(const Connection& connection);
   void closeQueued();
 
   uv_loop_t* loop_;
   common::Settings settings_;
   RedisKeys keys_;
   ConnectionLimits connectionLimits_;
+  WriteScheduler writes_;
   ServerStats stats_;
   std::uint64_t nextConnectionId_ = 1;
   bool draining_ = false;

@@ -30,6 +30,7 @@ class RedisBus final : public Bus {
   bool ready() const override { return connection_.isUp() && controlConfirmed_; }
   bool connected() const { return connection_.isUp(); }
   unsigned reconnects() const { return connection_.reconnects(); }
+  void readPending(int maxReads) { connection_.readPending(maxReads); }
 
  private:
   // hiredis calls this for every subscribe/unsubscribe confirmation and every

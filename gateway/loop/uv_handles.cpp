@@ -48,6 +48,47 @@ void Timer::onTimer(uv_timer_t* handle) {
   fn();
 }
 
+LoopHook::LoopHook(uv_loop_t* loop, Phase phase, std::function<void()> fn)
+    : phase_(phase), fn_(std::move(fn)) {
+  if (phase_ == Phase::kBeforePoll) {
+    auto* prepare = new uv_prepare_t;
+    uv_prepare_init(loop, prepare);
+    handle_ = reinterpret_cast<uv_handle_t*>(prepare);
+  } else {
+    auto* check = new uv_check_t;
+    uv_check_init(loop, check);
+    handle_ = reinterpret_cast<uv_handle_t*>(check);
+  }
+  handle_->data = this;
+}
+
+LoopHook::~LoopHook() {
+  if (phase_ == Phase::kBeforePoll)
+    closeAndFree(reinterpret_cast<uv_prepare_t*>(handle_));
+  else
+    closeAndFree(reinterpret_cast<uv_check_t*>(handle_));
+}
+
+void LoopHook::start() {
+  if (phase_ == Phase::kBeforePoll)
+    uv_prepare_start(reinterpret_cast<uv_prepare_t*>(handle_),
+                     [](uv_prepare_t* h) { run(h->data); });
+  else
+    uv_check_start(reinterpret_cast<uv_check_t*>(handle_), [](uv_check_t* h) { run(h->data); });
+}
+
+void LoopHook::stop() {
+  if (phase_ == Phase::kBeforePoll)
+    uv_prepare_stop(reinterpret_cast<uv_prepare_t*>(handle_));
+  else
+    uv_check_stop(reinterpret_cast<uv_check_t*>(handle_));
+}
+
+void LoopHook::run(void* data) {
+  auto* self = static_cast<LoopHook*>(data);
+  if (self != nullptr && self->fn_) self->fn_();
+}
+
 SignalWatcher::SignalWatcher(uv_loop_t* loop, int signum, std::function<void()> fn)
     : handle_(new uv_signal_t), fn_(std::move(fn)) {
   uv_signal_init(loop, handle_);

@@ -32,6 +32,27 @@ class Timer {
   std::function<void()> fn_;
 };
 
+// Runs a callback once per loop iteration while started: just before the
+// loop blocks for I/O (uv_prepare) or right after the I/O callbacks (uv_check).
+class LoopHook {
+ public:
+  enum class Phase { kBeforePoll, kAfterPoll };
+  LoopHook(uv_loop_t* loop, Phase phase, std::function<void()> fn);
+  ~LoopHook();
+  LoopHook(const LoopHook&) = delete;
+  LoopHook& operator=(const LoopHook&) = delete;
+
+  void start();
+  void stop();
+
+ private:
+  static void run(void* data);
+
+  Phase phase_;
+  uv_handle_t* handle_;
+  std::function<void()> fn_;
+};
+
 class SignalWatcher {
  public:
   SignalWatcher(uv_loop_t* loop, int signum, std::function<void()> fn);

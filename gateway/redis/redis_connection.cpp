@@ -1,5 +1,7 @@
 #include "redis/redis_connection.h"
 
+#include <sys/ioctl.h>
+
 #include <hiredis/adapters/libuv.h>
 
 #include <algorithm>
@@ -223,6 +225,18 @@ void RedisConnection::onReply(redisAsyncContext*, void* reply, void* privdata) {
   } catch (const std::exception& e) {
     // No exception may unwind through hiredis' C frames.
     Log::error("redis_callback_failed", {{"what", e.what()}});
+  }
+}
+
+}  // namespace chat::gateway
+
+namespace chat::gateway {
+
+void RedisConnection::readPending(int maxReads) {
+  for (int i = 0; i < maxReads && ctx_ != nullptr && state_ == State::kUp; ++i) {
+    int available = 0;
+    if (::ioctl(ctx_->c.fd, FIONREAD, &available) != 0 || available <= 0) return;
+    redisAsyncHandleRead(ctx_);
   }
 }
 

@@ -54,6 +54,10 @@ class RedisConnection {
   // whose callback hiredis keeps and calls for every message.
   bool commandRaw(const std::vector<std::string_view>& argv, redisCallbackFn* fn, void* privdata);
 
+  // Reads and dispatches what Redis has already sent (at most `maxReads`
+  // socket reads), without waiting for the next poll.
+  void readPending(int maxReads);
+
   const std::string& name() const { return clientName_; }
   unsigned reconnects() const { return reconnects_; }
 

@@ -37,7 +37,9 @@ bool Connection::takeToken(double rate, double burst, std::uint64_t nowMs) {
   return false;
 }
 
-Connection::~Connection() = default;
+Connection::~Connection() {
+  if (limits_.writes != nullptr) limits_.writes->cancel(*this);
+}
 
 Membership* Connection::membershipOf(std::string_view room) const {
   for (Membership* m : memberships_) {
@@ -62,11 +64,16 @@ void Connection::enqueue(const FramePtr& frame) {
     // The client does not read: cut it off rather than buffer without bound.
     slow_ = true;
     queue_.clear();
-    handler_.onSlowConsumer(*this);
-    closeSoon(common::CloseCode::kPolicyViolation, "slow consumer: outbound queue full");
+    pendingClose_ =
+        PendingClose{common::CloseCode::kPolicyViolation, "slow consumer: outbound queue full"};
+    handler_.onSlowConsumer(*this);  // closes it
     return;
   }
-  if (wasEmpty) lws_callback_on_writable(wsi_);
+  if (!wasEmpty) return;  // a write is already on its way
+  if (limits_.writes != nullptr)
+    limits_.writes->schedule(*this);
+  else
+    lws_callback_on_writable(wsi_);
 }
 
 void Connection::deliver(const FramePtr& frame) {
@@ -211,9 +218,25 @@ bool Connection::writeFramedBurst(std::int64_t nowMs) {
 }
 
 Connection::WriteResult Connection::onWritable() {
-  // Several frames per wake-up while the socket takes them: one poll cycle per
-  // burst instead of one per frame. The budget keeps one busy client from
-  // holding the loop.
+  if (peerClosing_ || closeStarted_) return WriteResult::kOk;
+  return writeQueued();
+}
+
+Connection::WriteResult Connection::flush() {
+  // A close in progress is finished by the WRITEABLE path (closeSoon asked for it).
+  if (peerClosing_ || pendingClose_ || queue_.empty()) return WriteResult::kOk;
+  if (lws_partial_buffered(wsi_)) {
+    // lws still holds bytes the socket did not take; they go first.
+    lws_callback_on_writable(wsi_);
+    return WriteResult::kOk;
+  }
+  return writeQueued();
+}
+
+Connection::WriteResult Connection::writeQueued() {
+  // Several frames per turn while the socket takes them: one send per burst
+  // instead of one per frame. The budget keeps one busy client from holding
+  // the loop.
   std::size_t written = 0;
   timespec now{};
   clock_gettime(CLOCK_REALTIME, &now);  // a vDSO call: once per wake-up
@@ -245,6 +268,10 @@ Connection::WriteResult Connection::onWritable() {
 }
 
 void Connection::closeNow() {
+  // Once only: a second lws_set_timeout would cancel lws' 5 s close timer
+  // and leave a client that never reads open for good.
+  if (closeStarted_) return;
+  closeStarted_ = true;
   const auto code = pendingClose_ ? pendingClose_->code : common::CloseCode::kNormal;
   const std::string reason = pendingClose_ ? pendingClose_->reason : std::string();
   setCloseReason(code, reason);

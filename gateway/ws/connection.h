@@ -2,7 +2,8 @@
 // One WebSocket client. lws owns the socket and its per-session memory, which
 // holds only a pointer to this object: created on ESTABLISHED, destroyed on
 // CLOSED after it has left its rooms. Frames to the client wait in a bounded
-// OutboundQueue and are written only from the writable callback, so a slow
+// OutboundQueue; they are written once per loop iteration while the socket
+// takes them (WriteScheduler), else from the writable callback, so a slow
 // reader never blocks anyone else. v1 clients get queued frames batched into
 // one WebSocket frame, joined by '\n'. Loop thread only.
 
@@ -21,6 +22,7 @@
 #include "util/token_bucket.h"
 #include "ws/outbound_queue.h"
 #include "ws/recent_refs.h"
+#include "ws/write_scheduler.h"
 
 namespace chat::gateway {
 
@@ -34,6 +36,8 @@ class ConnectionHandler {
   virtual ~ConnectionHandler() = default;
   // False when the connection must close now (its close reason is set).
   virtual bool onClientText(Connection& connection, std::string_view text) = 0;
+  // The outbound queue overflowed: the owner counts it and closes the
+  // connection now (its 1008 close reason is pending).
   virtual void onSlowConsumer(Connection& connection) = 0;
 };
 
@@ -44,6 +48,9 @@ struct ConnectionLimits {
   ServerStats* stats = nullptr;
   // Plain bursts may be framed by us and sent raw (not with permessage-deflate).
   bool rawFraming = true;
+  // Direct writes once per loop iteration; without it, every write waits for
+  // lws' WRITEABLE callback.
+  WriteScheduler* writes = nullptr;
 };
 
 class Connection final : public RoomMember {
@@ -103,6 +110,18 @@ class Connection final : public RoomMember {
   // libuv sends no close frame for a close started in WRITEABLE).
   WriteResult onWritable();
 
+  // Writes what is queued straight to the socket, outside lws callbacks; what
+  // the socket does not take waits for WRITEABLE. kFailed: the socket is
+  // dead (the caller has lws kill it).
+  WriteResult flush();
+  // The client sent a close frame: lws answers it; nothing more is written.
+  void onPeerClosing() { peerClosing_ = true; }
+
+  // Its place in the WriteScheduler's list, while a flush is scheduled.
+  static constexpr std::size_t kNoFlushSlot = static_cast<std::size_t>(-1);
+  std::size_t flushSlot() const { return flushSlot_; }
+  void setFlushSlot(std::size_t slot) { flushSlot_ = slot; }
+
   // Sends the pending close frame and closes; call outside lws callbacks.
   void closeNow();
 
@@ -115,6 +134,9 @@ class Connection final : public RoomMember {
   // Writes up to 16 queued frames (16 KiB) as one '\n'-joined frame.
   bool writeBatch(std::int64_t nowMs);
   bool writeFramedBurst(std::int64_t nowMs);
+  // Writes from the queue until it is empty, the socket is full, or this
+  // turn's budget is spent (then asks for WRITEABLE).
+  WriteResult writeQueued();
   // Counts a message frame written and its latency since it was stored.
   void recordWrite(const SharedFrame& frame, std::int64_t nowMs);
 
@@ -137,8 +159,11 @@ class Connection final : public RoomMember {
     std::string reason;
   };
   std::optional<PendingClose> pendingClose_;
+  std::size_t flushSlot_ = kNoFlushSlot;
   bool slow_ = false;
   bool skippingOversized_ = false;
+  bool peerClosing_ = false;
+  bool closeStarted_ = false;
 };
 
 }  // namespace chat::gateway

@@ -1,6 +1,7 @@
 #include "ws/listener.h"
 
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -81,6 +82,11 @@ void Listener::acceptAll() {
   for (int i = 0; i < kAcceptBurst && fd_ >= 0; ++i) {
     const int client = ::accept4(fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (client >= 0) {
+      // lws sets this only on sockets it accepts itself. Without it, Nagle
+      // holds a small frame back until the previous one is acknowledged
+      // (a delayed ACK: up to 40 ms).
+      const int on = 1;
+      ::setsockopt(client, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
       onAccept_(client);
       continue;
     }

@@ -102,6 +102,10 @@ void WsEndpoint::destroy() {
   lws_context_destroy(context_);
 }
 
+void WsEndpoint::rearmTimers() {
+  if (context_ != nullptr && !destroying_) lws_cancel_service(context_);
+}
+
 int WsEndpoint::callback(lws* wsi, lws_callback_reasons reason, void* user, void* in,
                          std::size_t len) {
   lws_context* context = lws_get_context(wsi);
@@ -138,6 +142,9 @@ int WsEndpoint::callback(lws* wsi, lws_callback_reasons reason, void* user, void
         return handler->onReceive(*session, in, len) ? 0 : -1;
       case LWS_CALLBACK_SERVER_WRITEABLE:
         return handler->onWritable(*session) ? 0 : -1;
+      case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+        handler->onPeerClosing(*session);
+        return 0;
       case LWS_CALLBACK_CLOSED:
         handler->onClosed(*session);
         return 0;

@@ -44,6 +44,8 @@ class EndpointHandler {
   // Return false to close the connection now.
   virtual bool onReceive(Session& session, const void* data, std::size_t len) = 0;
   virtual bool onWritable(Session& session) = 0;
+  // The client sent a close frame (lws answers it).
+  virtual void onPeerClosing(Session& session) = 0;
   virtual void onClosed(Session& session) = 0;
   // A TCP connection was accepted; false closes it at once.
   virtual bool onNetworkConnection() = 0;
@@ -75,6 +77,10 @@ class WsEndpoint {
   int port() const { return listener_.port(); }
   // Closes the listening socket: new connections are refused.
   void stopAccepting() { listener_.close(); }
+  // lws re-arms its timer only while serving its own events: a timeout set
+  // from outside them (a close from our timer, a kill after a direct write)
+  // would wait for the next event. This wakes lws so it re-arms now.
+  void rearmTimers();
   // Starts destroying the context: lws closes every connection and its uv
   // handles while the loop keeps running. The destructor, called after the
   // loop has run dry, frees what is left (lws 4.1 needs this second call on
