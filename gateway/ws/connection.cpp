@@ -52,20 +52,31 @@ void Connection::removeMembership(Membership* m) {
   memberships_.erase(std::remove(memberships_.begin(), memberships_.end(), m), memberships_.end());
 }
 
+Connection::Extras& Connection::extras() {
+  if (!extras_) extras_ = std::make_unique<Extras>();
+  return *extras_;
+}
+
+const std::string& Connection::peerKey() const {
+  static const std::string none;
+  return extras_ ? extras_->peerKey : none;
+}
+
 RecentRefs& Connection::refs() {
   if (!refs_) refs_ = std::make_unique<RecentRefs>();
   return *refs_;
 }
 
 void Connection::enqueue(const FramePtr& frame) {
-  if (slow_ || pendingClose_) return;
+  if (slow_ || closePending_) return;
   const bool wasEmpty = queue_.empty();
   if (!queue_.pushOrReject(frame, limits_.queue)) {
     // The client does not read: cut it off rather than buffer without bound.
     slow_ = true;
     queue_.clear();
-    pendingClose_ =
-        PendingClose{common::CloseCode::kPolicyViolation, "slow consumer: outbound queue full"};
+    closePending_ = true;
+    extras().closeCode = common::CloseCode::kPolicyViolation;
+    extras().closeReason = "slow consumer: outbound queue full";
     handler_.onSlowConsumer(*this);  // closes it
     return;
   }
@@ -100,8 +111,10 @@ void Connection::send(std::string_view json) {
 }
 
 void Connection::closeSoon(common::CloseCode code, std::string_view reason) {
-  if (pendingClose_) return;
-  pendingClose_ = PendingClose{code, std::string(reason.substr(0, 123))};
+  if (closePending_) return;
+  closePending_ = true;
+  extras().closeCode = code;
+  extras().closeReason = std::string(reason.substr(0, 123));
   lws_callback_on_writable(wsi_);
 }
 
@@ -113,13 +126,13 @@ void Connection::setCloseReason(common::CloseCode code, std::string_view reason)
 }
 
 bool Connection::refuse(common::CloseCode code, std::string_view reason) {
-  rxBuffer_.clear();
+  if (extras_) extras_->rxBuffer.clear();
   setCloseReason(code, reason);
   return false;
 }
 
 bool Connection::onReceive(const void* data, std::size_t len) {
-  if (pendingClose_) return true;  // closing: ignore further input
+  if (closePending_) return true;  // closing: ignore further input
   if (lws_frame_is_binary(wsi_))
     return refuse(common::CloseCode::kUnsupportedData, "binary frames are not supported");
 
@@ -136,10 +149,11 @@ bool Connection::onReceive(const void* data, std::size_t len) {
     }
     return true;
   }
-  if (rxBuffer_.size() + len + remaining > limits_.maxFrameBytes) {
+  const std::size_t buffered = extras_ ? extras_->rxBuffer.size() : 0;
+  if (buffered + len + remaining > limits_.maxFrameBytes) {
     if (!isV1()) return refuse(common::CloseCode::kMessageTooBig, "frame too large");
     // v1 clients get an error frame and stay connected.
-    rxBuffer_.clear();
+    if (extras_) extras_->rxBuffer.clear();
     if (final)
       send(common::encodeError({}, common::V1ErrorCode::kTooLarge, "frame too large"));
     else
@@ -147,14 +161,15 @@ bool Connection::onReceive(const void* data, std::size_t len) {
     return true;
   }
 
-  if (rxBuffer_.empty() && final) {
+  if (buffered == 0 && final) {
     // The common case: the whole message in one callback, no copy.
     return handler_.onClientText(*this, chunk);
   }
-  rxBuffer_.append(chunk);
+  std::string& rxBuffer = extras().rxBuffer;
+  rxBuffer.append(chunk);
   if (final) {
     std::string message;
-    message.swap(rxBuffer_);
+    message.swap(rxBuffer);
     return handler_.onClientText(*this, message);
   }
   return true;
@@ -224,7 +239,7 @@ Connection::WriteResult Connection::onWritable() {
 
 Connection::WriteResult Connection::flush() {
   // A close in progress is finished by the WRITEABLE path (closeSoon asked for it).
-  if (peerClosing_ || pendingClose_ || queue_.empty()) return WriteResult::kOk;
+  if (peerClosing_ || closePending_ || queue_.empty()) return WriteResult::kOk;
   if (lws_partial_buffered(wsi_)) {
     // lws still holds bytes the socket did not take; they go first.
     lws_callback_on_writable(wsi_);
@@ -264,7 +279,7 @@ Connection::WriteResult Connection::writeQueued() {
       return WriteResult::kOk;
     }
   }
-  return pendingClose_ ? WriteResult::kCloseRequested : WriteResult::kOk;
+  return closePending_ ? WriteResult::kCloseRequested : WriteResult::kOk;
 }
 
 void Connection::closeNow() {
@@ -272,9 +287,10 @@ void Connection::closeNow() {
   // and leave a client that never reads open for good.
   if (closeStarted_) return;
   closeStarted_ = true;
-  const auto code = pendingClose_ ? pendingClose_->code : common::CloseCode::kNormal;
-  const std::string reason = pendingClose_ ? pendingClose_->reason : std::string();
-  setCloseReason(code, reason);
+  if (closePending_)
+    setCloseReason(extras().closeCode, extras().closeReason);
+  else
+    setCloseReason(common::CloseCode::kNormal, {});
   // lws sends the close frame and waits (at most 5 s) for the client's answer;
   // a slow consumer gets its 1008 once it reads again.
   lws_set_timeout(wsi_, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_SYNC);

@@ -81,12 +81,12 @@ class Connection final : public RoomMember {
   std::uint32_t refusedInARow() const { return refusedInARow_; }
 
   // Rooms a token allows (nullptr: any), and the address the per-IP cap counts.
-  const std::vector<std::string>* allowedRooms() const { return allowedRooms_.get(); }
-  void setAllowedRooms(std::vector<std::string> rooms) {
-    allowedRooms_ = std::make_unique<std::vector<std::string>>(std::move(rooms));
+  const std::vector<std::string>* allowedRooms() const {
+    return extras_ && extras_->allowedRooms ? &*extras_->allowedRooms : nullptr;
   }
-  const std::string& peerKey() const { return peerKey_; }
-  void setPeerKey(std::string key) { peerKey_ = std::move(key); }
+  void setAllowedRooms(std::vector<std::string> rooms) { extras().allowedRooms = std::move(rooms); }
+  const std::string& peerKey() const;
+  void setPeerKey(std::string key) { extras().peerKey = std::move(key); }
 
   // RoomMember
   void deliver(const FramePtr& frame) override;
@@ -118,9 +118,9 @@ class Connection final : public RoomMember {
   void onPeerClosing() { peerClosing_ = true; }
 
   // Its place in the WriteScheduler's list, while a flush is scheduled.
-  static constexpr std::size_t kNoFlushSlot = static_cast<std::size_t>(-1);
-  std::size_t flushSlot() const { return flushSlot_; }
-  void setFlushSlot(std::size_t slot) { flushSlot_ = slot; }
+  static constexpr std::uint32_t kNoFlushSlot = static_cast<std::uint32_t>(-1);
+  std::uint32_t flushSlot() const { return flushSlot_; }
+  void setFlushSlot(std::uint32_t slot) { flushSlot_ = slot; }
 
   // Sends the pending close frame and closes; call outside lws callbacks.
   void closeNow();
@@ -149,17 +149,21 @@ class Connection final : public RoomMember {
   std::vector<Membership*> memberships_;
   OutboundQueue queue_;
   std::unique_ptr<RecentRefs> refs_;
-  std::unique_ptr<std::vector<std::string>> allowedRooms_;
-  std::string peerKey_;
   common::TokenBucket bucket_;
   std::uint32_t refusedInARow_ = 0;
-  std::string rxBuffer_;  // reassembly of a message that spans callbacks
-  struct PendingClose {
-    common::CloseCode code;
-    std::string reason;
+  // What only some connections need, allocated on first use, so that an
+  // idle connection costs little more than lws' own state.
+  struct Extras {
+    std::optional<std::vector<std::string>> allowedRooms;
+    std::string peerKey;
+    std::string rxBuffer;  // reassembly of a message that spans callbacks
+    common::CloseCode closeCode = common::CloseCode::kNormal;
+    std::string closeReason;
   };
-  std::optional<PendingClose> pendingClose_;
-  std::size_t flushSlot_ = kNoFlushSlot;
+  Extras& extras();
+  std::unique_ptr<Extras> extras_;
+  std::uint32_t flushSlot_ = kNoFlushSlot;
+  bool closePending_ = false;  // closeSoon was called; code and reason in extras
   bool slow_ = false;
   bool skippingOversized_ = false;
   bool peerClosing_ = false;

@@ -1,9 +1,11 @@
 #pragma once
-// A connection's bounded queue of frames waiting for the socket to be
-// writable. A ring of shared frame pointers that allocates nothing until the
-// first push, so idle connections cost only this object. Loop thread only.
+// A connection's bounded queue of frames waiting for the socket. One frame
+// waits inline; more go to a ring of shared frame pointers that is given back
+// once the queue drains, so neither an idle connection nor one that gets a
+// message at a time allocates anything. Loop thread only.
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 
 #include "ws/shared_frame.h"
@@ -24,17 +26,18 @@ class OutboundQueue {
   bool empty() const { return count_ == 0; }
   std::size_t frames() const { return count_; }
   std::size_t bytes() const { return bytes_; }
-  SharedFrame& front() { return *slots_[head_]; }
+  SharedFrame& front() { return slots_ ? *slots_[head_] : *single_; }
   void pop();
   void clear();
 
  private:
   void grow();
 
-  std::unique_ptr<FramePtr[]> slots_;
-  std::size_t capacity_ = 0;
-  std::size_t head_ = 0;
-  std::size_t count_ = 0;
+  FramePtr single_;                    // the frame, while there is one and no ring
+  std::unique_ptr<FramePtr[]> slots_;  // the ring, while more than one waited
+  std::uint32_t capacity_ = 0;
+  std::uint32_t head_ = 0;
+  std::uint32_t count_ = 0;
   std::size_t bytes_ = 0;
 };
 

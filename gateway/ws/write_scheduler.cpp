@@ -15,12 +15,12 @@ void WriteScheduler::schedule(Connection& connection) {
     afterPoll_.start();
     beforePoll_.start();
   }
-  connection.setFlushSlot(pending_.size());
+  connection.setFlushSlot(static_cast<std::uint32_t>(pending_.size()));
   pending_.push_back(&connection);
 }
 
 void WriteScheduler::cancel(Connection& connection) {
-  const std::size_t slot = connection.flushSlot();
+  const std::uint32_t slot = connection.flushSlot();
   if (slot == Connection::kNoFlushSlot) return;
   // The slot indexes whichever list held the connection when it was scheduled.
   if (slot < pending_.size() && pending_[slot] == &connection)

@@ -56,8 +56,9 @@ struct EndpointOptions {
   std::chrono::seconds pingInterval{25};
   std::chrono::seconds pingTimeout{60};
   // lws allocates this per connection; larger messages arrive in pieces and
-  // are reassembled (Connection::onReceive), so it can stay small.
-  std::size_t rxBufferSize = 512;
+  // are reassembled (Connection::onReceive), so it can stay small. Control
+  // frames (at most 125 bytes) must fit whole.
+  std::size_t rxBufferSize = 128;
   bool compression = false;  // permessage-deflate
   bool sharePort = false;    // SO_REUSEPORT: several workers on one port
 };

@@ -22,6 +22,32 @@ TEST(OutboundQueueTest, KeepsOrderAndCountsBytes) {
   EXPECT_EQ(queue.bytes(), 0u);
 }
 
+TEST(OutboundQueueTest, KeepsOrderWhenAnInlineFrameMovesToTheRingAndAfterDraining) {
+  OutboundQueue queue;
+  const QueueLimits limits{1024, 16};
+  for (int round = 0; round < 3; ++round) {
+    // One frame (inline), popped; then one, joined by two more (ring).
+    ASSERT_TRUE(queue.pushOrReject(SharedFrame::make("solo"), limits));
+    EXPECT_EQ(queue.front().view(), "solo");
+    queue.pop();
+    EXPECT_TRUE(queue.empty());
+    for (const char* text : {"a", "b", "c"})
+      ASSERT_TRUE(queue.pushOrReject(SharedFrame::make(text), limits));
+    EXPECT_EQ(queue.bytes(), 3u);
+    for (const char* text : {"a", "b"}) {
+      EXPECT_EQ(queue.front().view(), text);
+      queue.pop();
+    }
+    ASSERT_TRUE(queue.pushOrReject(SharedFrame::make("d"), limits));
+    for (const char* text : {"c", "d"}) {
+      EXPECT_EQ(queue.front().view(), text);
+      queue.pop();
+    }
+    EXPECT_TRUE(queue.empty());
+    EXPECT_EQ(queue.bytes(), 0u);
+  }
+}
+
 TEST(OutboundQueueTest, RefusesPastTheFrameLimit) {
   OutboundQueue queue;
   const QueueLimits limits{1 << 20, 3};
