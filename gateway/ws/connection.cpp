@@ -10,8 +10,10 @@
 namespace chat::gateway {
 namespace {
 
-constexpr std::size_t kBatchFrames = 16;
-constexpr std::size_t kBatchBytes = 16 * 1024;
+// Frames per send: batching is what makes fan-out cheap (one send() to a
+// loopback socket costs microseconds; copying a frame, nanoseconds).
+constexpr std::size_t kBatchFrames = 256;
+constexpr std::size_t kBatchBytes = 64 * 1024;
 // Bytes one writable callback may send before yielding to other clients.
 constexpr std::size_t kBurstBytes = 64 * 1024;
 

@@ -131,7 +131,7 @@ class Connection final : public RoomMember {
  private:
   void enqueue(const FramePtr& frame);
   bool refuse(common::CloseCode code, std::string_view reason);
-  // Writes up to 16 queued frames (16 KiB) as one '\n'-joined frame.
+  // Writes up to 256 queued frames (64 KiB) as one '\n'-joined frame.
   bool writeBatch(std::int64_t nowMs);
   bool writeFramedBurst(std::int64_t nowMs);
   // Writes from the queue until it is empty, the socket is full, or this
