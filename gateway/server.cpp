@@ -80,7 +80,9 @@ Server::Server(uv_loop_t* loop, common::Settings settings)
       keys_(settings_.redisPrefix),
       connectionLimits_{
           {settings_.maxQueueBytes, settings_.maxQueueFrames}, settings_.maxFrameBytes, &stats_},
-      writes_(loop, [this](Connection& connection) { flush(connection); }),
+      writes_(
+          loop, [this](Connection& connection) { flush(connection); },
+          std::chrono::milliseconds(settings_.writeGapMs)),
       commands_(loop, settings_.redis, "chat-gw:" + settings_.gatewayId + ":cmd",
                 {.onUp =
                      [this] {

@@ -153,6 +153,10 @@ std::vector<Spec> specs(const SettingsSources& src) {
        sizeIn(&Settings::maxQueueBytes, 4096, std::size_t{1} << 32)},
       {"MAX_QUEUE_FRAMES", "1024", "outbound frames queued per client before it is cut off",
        sizeIn(&Settings::maxQueueFrames, 1, 1 << 20)},
+      {"WRITE_GAP_MS", "0",
+       "least ms between two write passes; frames that arrive meanwhile share one send "
+       "per client (0: write at once)",
+       sizeIn(&Settings::writeGapMs, 0, 1000)},
       {"MAX_CONNECTIONS", "100000", "WebSocket connections per process; more get 503",
        sizeIn(&Settings::maxConnections, 1, 10000000)},
       {"MAX_ROOMS_PER_CONNECTION", "32", "rooms one v1 connection may join",

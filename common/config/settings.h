@@ -46,7 +46,8 @@ struct Settings {
   std::size_t maxConnectionsPerIp = 0;  // 0: no cap
   std::string trustedProxyHeader;       // e.g. X-Forwarded-For; empty: the peer address
   bool compression = false;
-  std::size_t workers = 1;  // processes sharing PORT (SO_REUSEPORT) under one supervisor
+  std::size_t writeGapMs = 0;  // least time between two write passes (0: every loop turn)
+  std::size_t workers = 1;     // processes sharing PORT (SO_REUSEPORT) under one supervisor
   std::chrono::milliseconds pingInterval{25000};
   std::chrono::milliseconds pingTimeout{60000};
   std::chrono::milliseconds shutdownTimeout{10000};

@@ -12,8 +12,8 @@
 #include <iostream>
 #include <map>
 
-#include "durable_redis_server.h"
 #include "http_client.h"
+#include "redis_server.h"
 #include "v1_helpers.h"
 
 namespace chat::testing {
@@ -22,7 +22,7 @@ namespace {
 class HardeningRedisCrashTest : public GatewayTest {
  protected:
   // Destroyed after TearDown has stopped the gateways.
-  DurableRedisServer durable_;
+  RedisServer durable_{Persistence::kAppendOnlyAlways};
 };
 
 int readyStatus(const GatewayProcess& gateway) {

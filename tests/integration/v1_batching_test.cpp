@@ -58,5 +58,41 @@ TEST_F(V1BatchingTest, BurstArrivesBatchedEveryMessageOnceInOrder) {
   }
 }
 
+TEST_F(V1BatchingTest, WithAWriteGapASteadyStreamSharesSendsAndArrivesOnceInOrder) {
+  // WRITE_GAP_MS on the reader's gateway: a pass that would follow the last
+  // one within 50 ms waits, so messages published one at a time (window 1,
+  // each only after the previous ack), which would each get a pass of their
+  // own, reach the reader in fewer WebSocket frames than messages; plain
+  // clients still get one frame per message.
+  constexpr int kMessages = 100;
+  GatewayProcess& a = startGateway(v1Env({{"WRITE_GAP_MS", "50"}}), "gw-a");
+  GatewayProcess& b = startGateway(v1Env(), "gw-b");
+  ASSERT_TRUE(a.waitReady());
+  ASSERT_TRUE(b.waitReady());
+  const std::string room = uniqueRoom();
+  V1Session reader = joinV1(a, room, "reader");
+  auto plain = connectPlain(a, room);
+  V1Session publisher = joinV1(b, room, "publisher");
+
+  const std::size_t webSocketBefore = reader.client->webSocketFrames();
+  std::vector<ChatMessage> received;
+  // Each message is written in the gateway's next pass whether or not the
+  // reader reads meanwhile (the socket buffers take them all).
+  publishPaced(*publisher.client, kMessages, "steady-", 1);
+  Deadline deadline(30s);
+  while (received.size() < static_cast<std::size_t>(kMessages)) {
+    std::optional<V1Frame> frame = reader.client->next(deadline);
+    ASSERT_TRUE(frame) << "after " << received.size() << " messages: " << reader.client->error();
+    if (std::optional<ChatMessage> message = frame->message()) received.push_back(*message);
+  }
+  ASSERT_EQ(idsOf(received), idRange(1, kMessages)) << "every message once, in order";
+  const std::size_t webSocketFrames = reader.client->webSocketFrames() - webSocketBefore;
+  EXPECT_LT(webSocketFrames, static_cast<std::size_t>(kMessages))
+      << kMessages << " messages published one at a time came in " << webSocketFrames
+      << " WebSocket frames: the write gap did not gather them";
+  for (int i = 1; i <= kMessages; ++i)
+    ASSERT_EQ(receiveMessage(*plain, 30s).id, i);
+}
+
 }  // namespace
 }  // namespace chat::testing

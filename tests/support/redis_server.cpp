@@ -9,7 +9,9 @@ namespace chat::testing {
 namespace {
 
 constexpr int kPortAttempts = 5;
-constexpr std::chrono::milliseconds kStartTimeout(10000);
+// Loading an append-only file takes a moment; the rest is margin for a loaded
+// machine.
+constexpr std::chrono::milliseconds kStartTimeout(20000);
 constexpr std::chrono::milliseconds kProbeTimeout(500);
 
 // Whether the server on `port` answers PING and is the process `pid`.
@@ -28,7 +30,7 @@ bool answersAsPid(std::uint16_t port, pid_t pid) {
 
 }  // namespace
 
-RedisServer::RedisServer() {
+RedisServer::RedisServer(Persistence persistence) : persistence_(persistence) {
   std::string why;
   for (int attempt = 0; attempt < kPortAttempts; ++attempt) {
     if (startOn(findFreePort(), why)) return;
@@ -76,21 +78,20 @@ void RedisServer::restart() {
 }
 
 std::string RedisServer::log() const {
-  return process_ ? process_->readStdout() : std::string();
+  return process_ ? process_->readStdout() + process_->readStderr() : std::string();
 }
 
 bool RedisServer::startOn(std::uint16_t port, std::string& why) {
   ProcessOptions options;
   options.executable = "redis-server";
-  options.args = {"--port",       std::to_string(port),
-                  "--bind",       "127.0.0.1",
-                  "--save",       "",
-                  "--appendonly", "no",
-                  "--dir",        dir_.path().string(),
-                  "--daemonize",  "no"};
+  const bool durable = persistence_ == Persistence::kAppendOnlyAlways;
+  options.args = {
+      "--port",       std::to_string(port),   "--bind", "127.0.0.1",          "--save",      "",
+      "--appendonly", durable ? "yes" : "no", "--dir",  dir_.path().string(), "--daemonize", "no"};
+  if (durable) options.args.insert(options.args.end(), {"--appendfsync", "always"});
   options.workingDir = dir_.path();
   options.logDir = dir_.path();
-  options.name = "redis-" + std::to_string(port);
+  options.name = "redis-" + std::to_string(port) + "-" + std::to_string(++starts_);
   process_.reset();
   process_ = std::make_unique<Process>(options);
   port_ = port;

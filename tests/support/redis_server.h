@@ -1,9 +1,10 @@
 #pragma once
 // A throw-away redis-server (from PATH) for one test or suite: its own temp dir,
 // a free loopback port (another one when that port turns out to be taken, as
-// Redis' own harness does), no persistence (`--save "" --appendonly no`).
-// Ready when PING answers and INFO names our PID, so a server some other test
-// started on the same port is never mistaken for ours. Used by one thread.
+// Redis' own harness does), no persistence (`--save "" --appendonly no`) unless
+// asked for. Ready when PING answers (not -LOADING) and INFO names our PID, so
+// a server some other test started on the same port is never mistaken for
+// ours. Used by one thread.
 
 #include <chrono>
 #include <cstdint>
@@ -16,10 +17,16 @@
 
 namespace chat::testing {
 
+// kAppendOnlyAlways keeps the data across a crash, for tests of what an
+// acknowledged message promises (PROTOCOL.md section 4: "durable as far as
+// Redis is"): append-only file, fsync on every write, no RDB snapshots.
+// kill() is then a crash without a goodbye, and restart() loads the file.
+enum class Persistence { kNone, kAppendOnlyAlways };
+
 class RedisServer {
  public:
   // Starts on a free port; throws when redis-server cannot be started.
-  RedisServer();
+  explicit RedisServer(Persistence persistence = Persistence::kNone);
   // Starts on exactly `port` (a test that first points a gateway at a port
   // where nothing listens yet); throws when that port cannot be used.
   explicit RedisServer(std::uint16_t port);
@@ -29,6 +36,7 @@ class RedisServer {
   RedisServer& operator=(const RedisServer&) = delete;
 
   std::uint16_t port() const { return port_; }
+  pid_t pid() const { return process_ ? process_->pid() : -1; }
   std::string url() const;  // "redis://127.0.0.1:PORT"
 
   bool isRunning();
@@ -37,7 +45,8 @@ class RedisServer {
   ExitStatus stop();
   // SIGKILL: Redis disappears without a goodbye.
   ExitStatus kill();
-  // Starts again on the same port, empty; throws when it cannot.
+  // Starts again on the same port and directory (empty without persistence);
+  // throws when it cannot.
   void restart();
 
   // A new client connection to this server.
@@ -49,8 +58,10 @@ class RedisServer {
  private:
   bool startOn(std::uint16_t port, std::string& why);
 
+  Persistence persistence_ = Persistence::kNone;
   TempDir dir_{"chat-redis"};
   std::uint16_t port_ = 0;
+  int starts_ = 0;  // names each run's log files apart
   std::unique_ptr<Process> process_;
 };
 
