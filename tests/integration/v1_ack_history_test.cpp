@@ -9,7 +9,7 @@
 namespace chat::testing {
 namespace {
 
-class V1AckHistoryTest : public GatewayTest {};
+class V1AckHistoryTest : public V1GatewayTest {};
 
 std::string messagesPath(const std::string& room, const std::string& query = {}) {
   return "/api/rooms/" + room + "/messages" + (query.empty() ? "" : "?" + query);
@@ -72,13 +72,8 @@ TEST_F(V1AckHistoryTest, EveryAckedMessageIsInTheHistoryAtOnce) {
 }
 
 TEST_F(V1AckHistoryTest, ResendWithTheSameRefIsStoredOnce) {
-  GatewayProcess& a = startGateway(v1Env(), "gw-a");
-  GatewayProcess& b = startGateway(v1Env(), "gw-b");
-  ASSERT_TRUE(a.waitReady());
-  ASSERT_TRUE(b.waitReady());
-  const std::string room = uniqueRoom();
-  V1Session alice = joinV1(a, room, "alice");
-  V1Session bob = joinV1(b, room, "bob");
+  auto [a, b, room, alice, bob] = openAliceAndBob();
+  ASSERT_FALSE(HasFailure());
   RedisClient redis = redisClient();
 
   // After its ack: acked again, same id and ts, LLEN grows by one.

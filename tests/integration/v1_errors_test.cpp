@@ -10,7 +10,7 @@
 namespace chat::testing {
 namespace {
 
-class V1ErrorsTest : public GatewayTest {};
+class V1ErrorsTest : public V1GatewayTest {};
 
 void expectErrorFrame(const V1Frame& error, const std::string& code,
                       const std::optional<std::string>& ref) {
@@ -26,13 +26,8 @@ void expectErrorFrame(const V1Frame& error, const std::string& code,
 }
 
 TEST_F(V1ErrorsTest, InvalidFramesGetInvalidAndTheConnectionStaysOpen) {
-  GatewayProcess& a = startGateway(v1Env(), "gw-a");
-  GatewayProcess& b = startGateway(v1Env(), "gw-b");
-  ASSERT_TRUE(a.waitReady());
-  ASSERT_TRUE(b.waitReady());
-  const std::string room = uniqueRoom();
-  V1Session alice = joinV1(a, room, "alice");
-  V1Session bob = joinV1(b, room, "bob");
+  auto [a, b, room, alice, bob] = openAliceAndBob();
+  ASSERT_FALSE(HasFailure());
 
   struct Case {
     std::string frame;
@@ -148,13 +143,8 @@ TEST_F(V1ErrorsTest, FramesForRoomsNotJoinedGetNotJoined) {
 }
 
 TEST_F(V1ErrorsTest, RedisDownGivesUnavailableAndTheResendIsStoredOnce) {
-  GatewayProcess& a = startGateway(v1Env(), "gw-a");
-  GatewayProcess& b = startGateway(v1Env(), "gw-b");
-  ASSERT_TRUE(a.waitReady());
-  ASSERT_TRUE(b.waitReady());
-  const std::string room = uniqueRoom();
-  V1Session alice = joinV1(a, room, "alice");
-  V1Session bob = joinV1(b, room, "bob");
+  auto [a, b, room, alice, bob] = openAliceAndBob();
+  ASSERT_FALSE(HasFailure());
   const std::string oldEpoch = alice.join.epoch;
 
   redis().kill();

@@ -222,4 +222,15 @@ std::vector<std::int64_t> idRange(std::int64_t first, std::int64_t last) {
   return ids;
 }
 
+AliceAndBob V1GatewayTest::openAliceAndBob() {
+  GatewayProcess& a = startGateway(v1Env(), "gw-a");
+  GatewayProcess& b = startGateway(v1Env(), "gw-b");
+  EXPECT_TRUE(a.waitReady());
+  EXPECT_TRUE(b.waitReady());
+  std::string room = uniqueRoom();
+  V1Session alice = joinV1(a, room, "alice");
+  V1Session bob = joinV1(b, room, "bob");
+  return AliceAndBob{a, b, std::move(room), std::move(alice), std::move(bob)};
+}
+
 }  // namespace chat::testing

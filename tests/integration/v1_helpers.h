@@ -68,6 +68,22 @@ ChatMessage expectMessage(V1Client& client, std::chrono::milliseconds timeout = 
 V1Frame expectError(V1Client& client, std::chrono::milliseconds timeout = 10s);
 
 // An ack as the sender saw it.
+// Two ready gateways with v1 settings and a fresh room that alice joined on
+// the first and bob on the second: where most two-gateway v1 tests start.
+struct AliceAndBob {
+  GatewayProcess& a;
+  GatewayProcess& b;
+  std::string room;
+  V1Session alice;
+  V1Session bob;
+};
+
+class V1GatewayTest : public GatewayTest {
+ protected:
+  // A gateway that is not ready is a test failure (check HasFailure()).
+  AliceAndBob openAliceAndBob();
+};
+
 struct V1Ack {
   std::string ref;
   std::int64_t id = 0;

@@ -9,7 +9,7 @@
 namespace chat::testing {
 namespace {
 
-class V1ResumeTest : public GatewayTest {};
+class V1ResumeTest : public V1GatewayTest {};
 
 // A client's view when it went away.
 struct Seen {
@@ -161,13 +161,8 @@ TEST_F(V1ResumeTest, AfterTheRoomKeysAreDeletedTheOldEpochIsNotRecovered) {
 }
 
 TEST_F(V1ResumeTest, ConnectedClientsGetAFreshJoinedWhenTheEpochChanges) {
-  GatewayProcess& a = startGateway(v1Env(), "gw-a");
-  GatewayProcess& b = startGateway(v1Env(), "gw-b");
-  ASSERT_TRUE(a.waitReady());
-  ASSERT_TRUE(b.waitReady());
-  const std::string room = uniqueRoom();
-  V1Session alice = joinV1(a, room, "alice");
-  V1Session bob = joinV1(b, room, "bob");
+  auto [a, b, room, alice, bob] = openAliceAndBob();
+  ASSERT_FALSE(HasFailure());
   auto carol = connectPlain(a, room);
   publishPaced(*bob.client, 3, "old-");
   for (V1Client* client : {alice.client.get(), bob.client.get()}) {
@@ -213,13 +208,8 @@ TEST_F(V1ResumeTest, ConnectedClientsGetAFreshJoinedWhenTheEpochChanges) {
 }
 
 TEST_F(V1ResumeTest, RedisRestartGivesEveryV1ClientAFreshJoinedBeforeTheNewMessages) {
-  GatewayProcess& a = startGateway(v1Env(), "gw-a");
-  GatewayProcess& b = startGateway(v1Env(), "gw-b");
-  ASSERT_TRUE(a.waitReady());
-  ASSERT_TRUE(b.waitReady());
-  const std::string room = uniqueRoom();
-  V1Session alice = joinV1(a, room, "alice");
-  V1Session bob = joinV1(b, room, "bob");
+  auto [a, b, room, alice, bob] = openAliceAndBob();
+  ASSERT_FALSE(HasFailure());
   auto carol = connectPlain(b, room);
   publishPaced(*bob.client, 3, "old-");
   for (V1Client* client : {alice.client.get(), bob.client.get()}) {
