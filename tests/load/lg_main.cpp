@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -208,15 +209,21 @@ class Coordinator {
     broadcast("quit");
     const std::int64_t deadline = nowNs() + 5 * kSec;
     for (Child& c : children_) {
-      int status = 0;
-      while (waitpid(c.pid, &status, WNOHANG) == 0) {
-        if (nowNs() > deadline) {
-          kill(c.pid, SIGKILL);
-          waitpid(c.pid, &status, 0);
-          break;
-        }
-        usleep(10000);
+      // A child's end of its report pipe closes when it exits: wait for that
+      // end of file (discarding any last output) until the deadline.
+      bool exited = c.eof;
+      char buf[4096];
+      while (!exited) {
+        const std::int64_t left = deadline - nowNs();
+        if (left <= 0) break;
+        pollfd p{c.rep, POLLIN, 0};
+        if (poll(&p, 1, static_cast<int>(left / 1000000) + 1) <= 0) continue;
+        const ssize_t n = ::read(c.rep, buf, sizeof buf);
+        if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) exited = true;
       }
+      if (!exited) kill(c.pid, SIGKILL);
+      int status = 0;
+      waitpid(c.pid, &status, 0);
       ::close(c.cmd);
       ::close(c.rep);
     }
