@@ -7,6 +7,13 @@
 // sidebar (rooms, unread counts, who is online), composer, name dialog, and
 // the wiring in main(). Every piece of user data reaches the DOM as text
 // (textContent / text nodes / attribute values), never as HTML.
+//
+// The page connects at once, without a name: the gateway then names the
+// connection (a guest name, in `welcome`), so a visitor reads the room and
+// sees who is online right away. The name dialog opens only when a visitor
+// without a name sends (or clicks their name); saving reconnects with
+// ?username=, resuming every room (since + epoch). The page's URL may preset
+// the room (?room=dev) and the name (?username=alice).
 'use strict';
 
 (() => {
@@ -206,7 +213,6 @@
     return {
       get state() { return state; },
       get retryAt() { return retryAt; },
-      get started() { return !stopped; },
       connect,
       /** Closes the current socket (if any) and connects again at once. */
       restart() {
@@ -228,8 +234,12 @@
 
   // ---------- wiring ----------
   function main() {
-    let username = validateName(store.get(NAME_KEY)).name || '';
-    let me = username;           // the name the gateway confirmed in `welcome`
+    const query = new URLSearchParams(location.search);
+    const urlName = query.has('username') ? validateName(query.get('username')) : {};
+    if (urlName.name) store.set(NAME_KEY, urlName.name); // as if chosen in the dialog
+    let username = urlName.name || validateName(store.get(NAME_KEY)).name || ''; // '' until the visitor picks one
+    let me = username;           // the name the gateway confirmed in `welcome` (a guest name without one)
+    let sendWhenJoined = false;  // the composer's text waits for the reconnect with the new name
     let online = false;          // welcome received on the current socket
     let activeName = null;
     const rooms = new Map();     // name -> room (insertion order = sidebar order)
@@ -511,6 +521,7 @@
       }
       renderRoomList();
       updateEmpty();
+      if (sendWhenJoined && isActive(room)) { sendWhenJoined = false; composer.submit(); }
     }
 
     function onMessageFrame(m) {
@@ -635,6 +646,7 @@
     function sendText(text) {
       const room = activeRoom();
       if (!room || !online) return false;
+      if (!username) { nameDialog.open('', 'send'); return false; } // the text stays in the composer
       if (new TextEncoder().encode(JSON.stringify({ type: 'message', room: room.name, text, ref: 'x'.repeat(40) })).length > MAX_FRAME_BYTES) {
         showNotice('That message is too large to send.');
         return false;
@@ -704,7 +716,8 @@
     function socketUrl() {
       const room = activeRoom() || rooms.values().next().value;
       urlRoom = room ? room.name : DEFAULT_ROOM;
-      const q = new URLSearchParams({ username, room: urlRoom });
+      const q = new URLSearchParams({ room: urlRoom });
+      if (username) q.set('username', username); // else the gateway names us (a guest)
       const resume = room && resumePoint(room);
       if (resume) { q.set('since', String(resume.since)); q.set('epoch', resume.epoch); }
       return (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/websocket?' + q;
@@ -945,24 +958,28 @@
 
     // ---------- user ----------
     function renderUser() {
-      $('user-name').textContent = me || 'Set name';
-      paintAvatar($('user-avatar'), me || '?');
-      $('user-button').setAttribute('aria-label', me ? `Your name: ${me}. Change name` : 'Set your name');
+      const name = username && me; // a guest name from the gateway is not shown as chosen
+      $('user-name').textContent = name || 'Set name';
+      paintAvatar($('user-avatar'), name || '?');
+      $('user-button').setAttribute('aria-label', name ? `Your name: ${name}. Change name` : 'Set your name');
     }
 
     const nameDialog = createNameDialog($('name-dialog'), {
-      onSave(name) {
+      onSave(name, purpose) {
         const changed = name !== username;
         username = me = name;
         store.set(NAME_KEY, name);
         renderUser();
         for (const room of rooms.values()) for (const e of room.entries) e.el.classList.toggle('mine', e.user === me);
-        if (!socket.started) socket.connect();
-        else if (changed) { quiet = true; socket.restart(); } // the name belongs to the connection
+        if (changed) { // the name belongs to the connection
+          quiet = true;
+          sendWhenJoined = purpose === 'send';
+          socket.restart();
+        }
         composer.focus();
       },
     });
-    $('user-button').addEventListener('click', () => nameDialog.open(username, !!username));
+    $('user-button').addEventListener('click', () => nameDialog.open(username));
     $('banner-retry').addEventListener('click', () => socket.nudge());
     // The skip link must not change the hash: the hash names the room.
     document.querySelector('.skip-link').addEventListener('click', (e) => { e.preventDefault(); composer.focus(); });
@@ -985,20 +1002,20 @@
     const first = roomFromLocation();
     if (first.invalid) showNotice(`“${first.invalid.slice(0, 80)}” is not a valid room name (1-64 of A-Z a-z 0-9 _ . -).`);
     const startRoom = first.room || rooms.keys().next().value || DEFAULT_ROOM;
-    if (new URLSearchParams(location.search).has('room')) {
-      // ?room= works as an entry link; from here on the hash names the room.
-      const q = new URLSearchParams(location.search);
-      q.delete('room');
-      history.replaceState(null, '', location.pathname + (q.size ? '?' + q : '') + '#' + startRoom);
+    const rawName = (query.get('username') || '').trim();
+    if (rawName && !urlName.name) showNotice(`“${rawName.slice(0, 80)}” is not a valid name: ${urlName.error}`);
+    if (query.has('room') || query.has('username')) {
+      // ?room= and ?username= work as an entry link; from here on the hash
+      // names the room, and the name is kept in this browser.
+      query.delete('room');
+      query.delete('username');
+      history.replaceState(null, '', location.pathname + (query.size ? '?' + query : '') + '#' + startRoom);
     }
     activate(startRoom);
     renderUser();
     updateStatus();
-    if (!username) nameDialog.open('', false);
-    else {
-      socket.connect();
-      if (matchMedia('(pointer: fine)').matches) composer.focus(); // no surprise keyboard on phones
-    }
+    socket.connect(); // with or without a name: reading needs none
+    if (matchMedia('(pointer: fine)').matches) composer.focus(); // no surprise keyboard on phones
   }
 
   // ---------- composer: textarea + send button ----------
@@ -1039,6 +1056,7 @@
     form.addEventListener('submit', (e) => { e.preventDefault(); submit(); input.focus(); });
 
     return {
+      submit,
       setEnabled(on) { enabled = on; refresh(); },
       setPlaceholder(p) { input.dataset.placeholder = p; refresh(); },
       focus() { input.focus(); },
@@ -1051,7 +1069,7 @@
     const input = $('username-input');
     const error = $('name-error');
     const cancel = $('name-cancel');
-    let cancellable = true;
+    let purpose;
 
     form.addEventListener('submit', (e) => {
       e.preventDefault();
@@ -1060,16 +1078,14 @@
       error.textContent = '';
       input.removeAttribute('aria-invalid');
       dialog.close();
-      onSave(name);
+      onSave(name, purpose);
     });
-    cancel.addEventListener('click', () => dialog.close());
-    // Without a name there is nothing to go back to: Escape does not close it.
-    dialog.addEventListener('cancel', (e) => { if (!cancellable) e.preventDefault(); });
+    cancel.addEventListener('click', () => dialog.close()); // as does Escape: reading needs no name
 
     return {
-      open(current, canCancel) {
-        cancellable = canCancel;
-        cancel.hidden = !canCancel;
+      /** purpose comes back with onSave (e.g. 'send': a message waits for the name). */
+      open(current, why) {
+        purpose = why;
         input.value = current || '';
         error.textContent = '';
         if (typeof dialog.showModal === 'function') dialog.showModal(); else dialog.setAttribute('open', '');

@@ -49,14 +49,14 @@ std::string usableCores() {
 }
 
 // One gateway process: the server on its own libuv loop until it shuts down.
-int runGateway(chat::common::Settings settings) {
+int runGateway(chat::common::Settings settings, chat::gateway::WorkerSeat seat) {
   using namespace chat;
   gateway::Log::configure(settings.logLevel, settings.gatewayId);
   uv_loop_t loop;
   uv_loop_init(&loop);
   int status = 0;
   {
-    gateway::Server server(&loop, std::move(settings));
+    gateway::Server server(&loop, std::move(settings), seat);
     if (!server.start()) status = 1;
     // Runs until the server has shut down (or, after a failed start, until
     // what it had opened has closed).
@@ -105,5 +105,5 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
 
   if (loaded.settings->workers > 1) return gateway::superviseWorkers(*loaded.settings, runGateway);
-  return runGateway(std::move(*loaded.settings));
+  return runGateway(std::move(*loaded.settings), {});
 }

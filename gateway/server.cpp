@@ -1,6 +1,7 @@
 #include "server.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <charconv>
 #include <csignal>
@@ -10,6 +11,8 @@
 #include "http/http_response.h"
 #include "log/log.h"
 #include "metrics/metrics_page.h"
+#include "metrics/process_metrics.h"
+#include "protocol/v1_codec.h"
 #include "protocol/validation.h"
 #include "util/query.h"
 
@@ -37,7 +40,7 @@ std::optional<std::uint64_t> parseId(const std::string& s) {
 }
 
 bool isEpoch(std::string_view s) {
-  if (s.size() > 32) return false;
+  if (s.empty() || s.size() > 32) return false;
   for (char c : s) {
     if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))) return false;
   }
@@ -72,11 +75,21 @@ std::string guestName() {
 // Socket reads of Redis input taken in before each write pass (16 KiB each).
 constexpr int kReadAheadReads = 4;
 
+// Readiness reaches the other workers within a beat; gauges and the process
+// sample every kBeatsPerSample beats. A worker silent for kStaleAfter is hung.
+constexpr std::chrono::milliseconds kBeat{100};
+constexpr unsigned kBeatsPerSample = 10;
+constexpr std::chrono::milliseconds kStaleAfter{5000};
+
 }  // namespace
 
-Server::Server(uv_loop_t* loop, common::Settings settings)
+Server::Server(uv_loop_t* loop, common::Settings settings, WorkerSeat seat)
     : loop_(loop),
       settings_(std::move(settings)),
+      ownBoard_(seat.board == nullptr ? WorkerBoard::create(1) : nullptr),
+      board_(seat.board != nullptr ? *seat.board : *ownBoard_),
+      slot_(board_.slot(seat.board != nullptr ? seat.slot : 0)),
+      stats_(slot_.stats),
       keys_(settings_.redisPrefix),
       connectionLimits_{
           {settings_.maxQueueBytes, settings_.maxQueueFrames}, settings_.maxFrameBytes, &stats_},
@@ -93,7 +106,7 @@ Server::Server(uv_loop_t* loop, common::Settings settings)
                  .onDown = {}}),
       store_(commands_, keys_, settings_.historySize),
       bus_(loop, settings_.redis, "chat-gw:" + settings_.gatewayId + ":sub", keys_),
-      hub_(loop, bus_, store_, settings_.historyOnJoin),
+      hub_(loop, bus_, store_, settings_.historyOnJoin, slot_.hub),
       presence_(loop, store_, settings_.gatewayId, settings_.presenceTtl),
       chat_(
           settings_, store_, hub_, presence_, stats_,
@@ -102,6 +115,7 @@ Server::Server(uv_loop_t* loop, common::Settings settings)
       api_(settings_, store_, stats_),
       closeTimer_(loop),
       drainTimer_(loop),
+      heartbeat_(loop),
       sigterm_(loop, SIGTERM, [this] { drain(); }),
       sigint_(loop, SIGINT, [this] { drain(); }) {
   std::string ignored;  // validated when the settings were loaded
@@ -119,6 +133,7 @@ Server::Server(uv_loop_t* loop, common::Settings settings)
   chat_.setOnStoreDone([this] {
     if (draining_) finishDrainIfIdle();
   });
+  slot_.claim(static_cast<std::int32_t>(::getpid()));
 }
 
 Server::~Server() {
@@ -132,6 +147,7 @@ bool Server::start() {
   options.pingTimeout = wholeSeconds(settings_.pingTimeout);
   options.compression = settings_.compression;
   options.sharePort = settings_.workers > 1;
+  options.maxBody = settings_.maxFrameBytes;
   endpoint_ = std::make_unique<WsEndpoint>(loop_, options, *this);
   if (!endpoint_->ok()) {
     teardown();
@@ -152,6 +168,8 @@ bool Server::start() {
   }
   commands_.start();
   bus_.start(hub_);
+  publish(true);
+  heartbeat_.every(kBeat, [this] { publish(++beats_ % kBeatsPerSample == 0); });
   Log::info("listening", {{"port", std::to_string(port())},
                           {"redis", settings_.redis.redacted()},
                           {"static_dir", settings_.staticDir}});
@@ -159,7 +177,7 @@ bool Server::start() {
 }
 
 std::string Server::readinessProblem() const {
-  if (draining_) return "draining";
+  if (draining_ || board_.draining()) return "draining";
   if (!commands_.isUp()) return "redis command connection down";
   if (!bus_.ready()) return "redis subscriber connection down";
   return {};
@@ -169,21 +187,43 @@ bool Server::ready() const {
   return readinessProblem().empty();
 }
 
-MetricsSnapshot Server::metricsSnapshot() const {
-  MetricsSnapshot s;
-  for (const auto& [id, connection] : connections_) {
-    ++(connection->isV1() ? s.v1Connections : s.plainConnections);
-    s.queuedBytes += connection->queuedBytes();
-  }
-  s.rooms = hub_.roomCount();
-  s.ready = ready();
-  s.commandsUp = commands_.isUp();
-  s.subscriberUp = bus_.connected();
-  s.commandReconnects = commands_.reconnects();
-  s.subscriberReconnects = bus_.reconnects();
-  s.stats = &stats_;
-  s.hub = &hub_.stats();
-  return s;
+std::string Server::gatewayReadinessProblem() const {
+  // This worker's own state is fresh; the others' is at most one beat old.
+  if (auto problem = readinessProblem(); !problem.empty()) return problem;
+  return board_.problem(monotonicMs(), kStaleAfter.count());
+}
+
+void Server::publish(bool full) {
+  WorkerProblem problem = WorkerProblem::kNone;
+  if (draining_ || board_.draining())
+    problem = WorkerProblem::kDraining;
+  else if (!commands_.isUp())
+    problem = WorkerProblem::kCommandsDown;
+  else if (!bus_.ready())
+    problem = WorkerProblem::kSubscriberDown;
+  slot_.problem.store(problem);
+  slot_.commandsUp.set(commands_.isUp() ? 1 : 0);
+  slot_.subscriberUp.set(bus_.connected() ? 1 : 0);
+  slot_.heartbeatMs.store(monotonicMs());
+  if (!full) return;
+  std::int64_t queued = 0;
+  for (const auto& [id, connection] : connections_)
+    queued += static_cast<std::int64_t>(connection->queuedBytes());
+  slot_.queuedBytes.set(queued);
+  // Reconnects and CPU count per process: the slot adds the deltas, so the
+  // totals carry on across a worker's replacement.
+  slot_.commandReconnects.add(commands_.reconnects() - publishedCommandReconnects_);
+  publishedCommandReconnects_ = commands_.reconnects();
+  slot_.subscriberReconnects.add(bus_.reconnects() - publishedSubscriberReconnects_);
+  publishedSubscriberReconnects_ = bus_.reconnects();
+  const ProcessSample process = readProcessSample();
+  slot_.cpuSeconds.add(std::max(0.0, process.cpuSeconds - publishedCpuSeconds_));
+  publishedCpuSeconds_ = std::max(publishedCpuSeconds_, process.cpuSeconds);
+  slot_.residentBytes.set(static_cast<std::int64_t>(process.residentBytes));
+  slot_.virtualBytes.set(static_cast<std::int64_t>(process.virtualBytes));
+  slot_.openFds.set(static_cast<std::int64_t>(process.openFds));
+  slot_.maxFds.set(static_cast<std::int64_t>(process.maxFds));
+  slot_.startTimeSeconds.set(static_cast<std::int64_t>(process.startTimeSeconds));
 }
 
 Connection* Server::findConnection(std::uint64_t id) {
@@ -196,12 +236,16 @@ Connection* Server::findConnection(std::uint64_t id) {
 int Server::onHttp(lws* wsi, Session& session, std::string_view path) {
   if (path == "/healthz") return respondText(wsi, 200, "ok\n");
   if (path == "/readyz") {
-    const auto problem = readinessProblem();
+    const auto problem = gatewayReadinessProblem();
     return problem.empty() ? respondText(wsi, 200, "ready\n")
                            : respondText(wsi, 503, problem + "\n");
   }
-  if (path == "/metrics")
-    return respondText(wsi, 200, renderMetrics(metricsSnapshot()), kMetricsContentType);
+  if (path == "/metrics") {
+    publish(true);
+    MetricsTotals totals = sumWorkers(board_);
+    totals.ready = gatewayReadinessProblem().empty();
+    return respondText(wsi, 200, renderMetrics(totals), kMetricsContentType);
+  }
   if (path == kWebSocketPath)
     return respondText(wsi, 400, "this is a WebSocket endpoint: send an Upgrade request\n");
   if (RestApi::handles(path)) return api_.onRequest(wsi, session.http, path);
@@ -241,6 +285,24 @@ bool Server::onNetworkConnection() {
   return !draining_;
 }
 
+void Server::onBufferedRequest(const BufferedRequest& request, RequestGate::Respond respond) {
+  if (!RestApi::handles(request.path) || request.method != "POST") {
+    onRequestRefused(405);
+    respond(405, "text/plain; charset=utf-8",
+            "a request body is taken only by POST /api/rooms/{room}/messages\n");
+    return;
+  }
+  api_.postBuffered(request.path, request.authorization, request.body,
+                    [respond = std::move(respond)](unsigned status, std::string body) {
+                      respond(status, "application/json", body);
+                    });
+}
+
+void Server::onRequestRefused(unsigned status) {
+  stats_.refuse(common::Refusal::kBadRequest);
+  Log::info("request_refused", {{"status", std::to_string(status)}});
+}
+
 std::string Server::checkUpgradeQuery(lws* wsi) const {
   if (!common::normalizeRoom(queryArg(wsi, "room").value_or("")))
     return "bad room name: use 1-64 of A-Z a-z 0-9 _ . -";
@@ -250,7 +312,6 @@ std::string Server::checkUpgradeQuery(lws* wsi) const {
   }
   if (const auto since = queryArg(wsi, "since"); since && !parseId(*since))
     return "since must be a message id";
-  if (const auto epoch = queryArg(wsi, "epoch"); epoch && !isEpoch(*epoch)) return "bad epoch";
   return {};
 }
 
@@ -357,7 +418,10 @@ UrlJoin Server::urlJoin(lws* wsi) const {
   UrlJoin join;
   join.room = *common::normalizeRoom(queryArg(wsi, "room").value_or(""));
   if (const auto since = queryArg(wsi, "since")) join.request.since = parseId(*since);
+  // An epoch that cannot be a room's (stale, foreign) only forgoes recovery.
   join.request.epoch = queryArg(wsi, "epoch").value_or("");
+  if (!join.request.epoch.empty() && !isEpoch(join.request.epoch))
+    join.request.epoch = std::string(common::kForeignEpoch);
   return join;
 }
 
@@ -391,6 +455,7 @@ void Server::onEstablished(lws* wsi, Session& session, bool v1) {
   }
   session.connection = connection;
   connections_.emplace(id, connection);
+  (v1 ? slot_.v1Connections : slot_.plainConnections).add(1);
   ++stats_.connectionsOpened;
   const UrlJoin join = urlJoin(wsi);
   Log::debug("ws_open",
@@ -398,8 +463,8 @@ void Server::onEstablished(lws* wsi, Session& session, bool v1) {
   chat_.onOpen(*connection, join);
 }
 
-bool Server::onReceive(Session& session, const void* data, std::size_t len) {
-  return session.connection == nullptr || session.connection->onReceive(data, len);
+void Server::onReceive(Session& session, const void* data, std::size_t len) {
+  if (session.connection != nullptr) session.connection->onReceive(data, len);
 }
 
 bool Server::onWritable(Session& session) {
@@ -458,6 +523,7 @@ void Server::onClosed(Session& session) {
   session.connection = nullptr;
   chat_.onClose(*connection);
   connections_.erase(connection->id());
+  (connection->isV1() ? slot_.v1Connections : slot_.plainConnections).add(-1);
   if (!connection->peerKey().empty()) {
     const auto it = connectionsPerPeer_.find(connection->peerKey());
     if (it != connectionsPerPeer_.end() && --it->second == 0) connectionsPerPeer_.erase(it);
@@ -475,8 +541,8 @@ void Server::onSlowConsumer(Connection& connection) {
   queueClose(connection);
 }
 
-bool Server::onClientText(Connection& connection, std::string_view text) {
-  return chat_.onText(connection, text);
+void Server::onClientText(Connection& connection, std::string_view text) {
+  chat_.onText(connection, text);
 }
 
 // ---- Shutdown -------------------------------------------------------------------
@@ -488,6 +554,7 @@ void Server::drain() {
   if (endpoint_) endpoint_->stopAccepting();
   Log::info("draining", {{"connections", std::to_string(connections_.size())},
                          {"stores_in_flight", std::to_string(chat_.storesInFlight())}});
+  publish(false);
   drainTimer_.once(settings_.shutdownTimeout, [this] {
     Log::warn("drain_timeout", {{"connections", std::to_string(connections_.size())}});
     teardown();
@@ -511,6 +578,7 @@ void Server::teardown() {
   tornDown_ = true;
   drainTimer_.stop();
   closeTimer_.stop();
+  heartbeat_.stop();
   if (endpoint_) {
     Log::info("stopping");
     // lws closes every connection (onClosed runs for each) and then its handles.

@@ -30,14 +30,22 @@
 #include "store/message_store.h"
 #include "store/redis_keys.h"
 #include "util/origin.h"
+#include "workers/worker_board.h"
 #include "ws/connection.h"
 #include "ws/ws_endpoint.h"
 
 namespace chat::gateway {
 
+// Where a worker reports to the rest of its gateway: the shared board and its
+// slot. Without a board (WORKERS=1) the server makes its own.
+struct WorkerSeat {
+  WorkerBoard* board = nullptr;
+  std::size_t slot = 0;
+};
+
 class Server final : public EndpointHandler, public ConnectionHandler {
  public:
-  Server(uv_loop_t* loop, common::Settings settings);
+  Server(uv_loop_t* loop, common::Settings settings, WorkerSeat seat = {});
   ~Server() override;
 
   // Binds the port and connects to Redis; false when the port cannot be bound.
@@ -58,19 +66,24 @@ class Server final : public EndpointHandler, public ConnectionHandler {
   void onHttpClosed(Session& session) override;
   bool onUpgradeRequest(lws* wsi) override;
   void onEstablished(lws* wsi, Session& session, bool v1) override;
-  bool onReceive(Session& session, const void* data, std::size_t len) override;
+  void onReceive(Session& session, const void* data, std::size_t len) override;
   bool onWritable(Session& session) override;
   void onPeerClosing(Session& session) override;
   void onClosed(Session& session) override;
   bool onNetworkConnection() override;
+  void onRequestRefused(unsigned status) override;
+  void onBufferedRequest(const BufferedRequest& request, RequestGate::Respond respond) override;
 
   // ConnectionHandler
-  bool onClientText(Connection& connection, std::string_view text) override;
+  void onClientText(Connection& connection, std::string_view text) override;
   void onSlowConsumer(Connection& connection) override;
 
  private:
   Connection* findConnection(std::uint64_t id);
-  MetricsSnapshot metricsSnapshot() const;
+  // Writes what the other workers read of this one: readiness and a
+  // heartbeat (every beat), gauges and the process sample (`full`).
+  void publish(bool full);
+  std::string gatewayReadinessProblem() const;
   int serveStatic(lws* wsi, std::string_view path);
   std::string readinessProblem() const;
   // Why the upgrade's query is unacceptable, or empty when it is fine.
@@ -89,10 +102,17 @@ class Server final : public EndpointHandler, public ConnectionHandler {
 
   uv_loop_t* loop_;
   common::Settings settings_;
+  std::unique_ptr<WorkerBoard> ownBoard_;  // WORKERS=1 only
+  WorkerBoard& board_;
+  WorkerSlot& slot_;
+  ServerStats& stats_;  // in slot_
+  unsigned beats_ = 0;
+  unsigned publishedCommandReconnects_ = 0;
+  unsigned publishedSubscriberReconnects_ = 0;
+  double publishedCpuSeconds_ = 0;
   RedisKeys keys_;
   ConnectionLimits connectionLimits_;
   WriteScheduler writes_;
-  ServerStats stats_;
   std::uint64_t nextConnectionId_ = 1;
   bool draining_ = false;
   bool tornDown_ = false;
@@ -112,6 +132,7 @@ class Server final : public EndpointHandler, public ConnectionHandler {
   std::vector<std::uint64_t> closeQueue_;  // connections to close outside lws callbacks
   Timer closeTimer_;
   Timer drainTimer_;
+  Timer heartbeat_;
   SignalWatcher sigterm_;
   SignalWatcher sigint_;
 };

@@ -3,29 +3,33 @@
 #include <netinet/in.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
-#include <cstdio>
+#include <optional>
 #include <vector>
 
 #include "log/log.h"
+#include "workers/restart_backoff.h"
+#include "workers/worker_board.h"
 
 namespace chat::gateway {
 namespace {
 
+using Ms = std::chrono::milliseconds;
+
 volatile std::sig_atomic_t gStopSignal = 0;
-volatile std::sig_atomic_t gDeadlinePassed = 0;
 
 void onStopSignal(int signum) {
   gStopSignal = signum;
 }
-void onAlarm(int) {
-  gDeadlinePassed = 1;
-}
+// SIGALRM only has to interrupt waitpid(): the loop then looks at the clock.
+void onAlarm(int) {}
 
 // Binds (without listening) a reuse-port socket to find a port all workers
 // can share; kept open so nobody else takes it meanwhile.
@@ -48,8 +52,28 @@ int reservePort(std::uint16_t& port) {
   return fd;
 }
 
-pid_t spawn(const common::Settings& base, std::size_t index,
-            const std::function<int(common::Settings)>& worker) {
+Ms now() {
+  return Ms(monotonicMs());
+}
+
+// Interrupts the next waitpid() after `delay` (at least 1 ms).
+void wakeAfter(Ms delay) {
+  itimerval timer{};
+  const auto ms = std::max<Ms::rep>(1, delay.count());
+  timer.it_value.tv_sec = ms / 1000;
+  timer.it_value.tv_usec = (ms % 1000) * 1000;
+  ::setitimer(ITIMER_REAL, &timer, nullptr);
+}
+
+struct Worker {
+  pid_t pid = 0;
+  Ms startedAt{0};
+  std::optional<Ms> restartAt;  // crashed: start again then
+  RestartBackoff backoff;
+};
+
+pid_t spawn(const common::Settings& base, WorkerBoard& board, std::size_t index,
+            const WorkerMain& worker) {
   const pid_t supervisor = ::getpid();
   const pid_t pid = ::fork();
   if (pid != 0) return pid;
@@ -58,16 +82,16 @@ pid_t spawn(const common::Settings& base, std::size_t index,
   if (::getppid() != supervisor) ::_exit(1);
   std::signal(SIGTERM, SIG_DFL);
   std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGALRM, SIG_DFL);
   common::Settings settings = base;
   // Presence entries are per gateway process: each worker needs its own id.
   settings.gatewayId += "-w" + std::to_string(index + 1);
-  ::_exit(worker(std::move(settings)));
+  ::_exit(worker(std::move(settings), WorkerSeat{&board, index}));
 }
 
 }  // namespace
 
-int superviseWorkers(common::Settings settings,
-                     const std::function<int(common::Settings)>& worker) {
+int superviseWorkers(common::Settings settings, const WorkerMain& worker) {
   int reserved = -1;
   if (settings.port == 0) {
     reserved = reservePort(settings.port);
@@ -76,7 +100,7 @@ int superviseWorkers(common::Settings settings,
       return 1;
     }
   }
-  // No SA_RESTART: the signal must interrupt waitpid() below.
+  // No SA_RESTART: the signals must interrupt waitpid() below.
   struct sigaction action {};
   action.sa_handler = onStopSignal;
   sigemptyset(&action.sa_mask);
@@ -87,67 +111,79 @@ int superviseWorkers(common::Settings settings,
   Log::info("supervisor_started", {{"workers", std::to_string(settings.workers)},
                                    {"port", std::to_string(settings.port)}});
 
-  std::vector<pid_t> workers(settings.workers, 0);
-  for (std::size_t i = 0; i < workers.size(); ++i)
-    workers[i] = spawn(settings, i, worker);
+  auto board = WorkerBoard::create(settings.workers);
+  std::vector<Worker> workers(settings.workers);
+  for (std::size_t i = 0; i < workers.size(); ++i) {
+    workers[i].pid = spawn(settings, *board, i, worker);
+    workers[i].startedAt = now();
+  }
 
   int status = 0;
-  bool stopping = false;
-  std::size_t alive = workers.size();
-  // Restarts back off so a worker that cannot start does not spin.
-  auto restartDelay = std::chrono::milliseconds(100);
-  while (alive > 0) {
-    if (gStopSignal != 0 && !stopping) {
-      stopping = true;
+  std::optional<Ms> hardStopAt;  // set once stopping
+  for (;;) {
+    if (gStopSignal != 0 && !hardStopAt) {
+      board->setDraining();
       Log::info("supervisor_stopping", {{"signal", std::to_string(gStopSignal)}});
-      for (pid_t pid : workers) {
-        if (pid > 0) ::kill(pid, SIGTERM);
+      for (Worker& w : workers) {
+        w.restartAt.reset();
+        if (w.pid > 0) ::kill(w.pid, SIGTERM);
       }
-      // Workers drain within SHUTDOWN_TIMEOUT; past that and a margin, stop them hard.
-      const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(
-          settings.shutdownTimeout + std::chrono::seconds(5));
-      ::alarm(static_cast<unsigned>(seconds.count()));
+      // Workers drain within SHUTDOWN_TIMEOUT; a moment past it, stop them hard.
+      hardStopAt = now() + std::chrono::duration_cast<Ms>(settings.shutdownTimeout) + Ms(1000);
     }
-    if (gDeadlinePassed != 0) {
-      gDeadlinePassed = 0;
+    if (hardStopAt && now() >= *hardStopAt) {
       Log::error("supervisor_drain_timeout");
-      for (pid_t pid : workers) {
-        if (pid > 0) ::kill(pid, SIGKILL);
+      for (const Worker& w : workers) {
+        if (w.pid > 0) ::kill(w.pid, SIGKILL);
       }
+      hardStopAt = Ms::max();
     }
+    // A signal that lands just before waitpid() blocks is seen at the next
+    // wake-up at the latest.
+    Ms nextWake = now() + Ms(1000);
+    if (hardStopAt) nextWake = std::min(nextWake, *hardStopAt);
+    bool alive = false;
+    for (std::size_t i = 0; i < workers.size(); ++i) {
+      Worker& w = workers[i];
+      if (w.restartAt && now() >= *w.restartAt) {
+        w.restartAt.reset();
+        w.pid = spawn(settings, *board, i, worker);
+        w.startedAt = now();
+        Log::info("worker_restarted",
+                  {{"worker", std::to_string(i + 1)}, {"pid", std::to_string(w.pid)}});
+      }
+      if (w.restartAt) nextWake = std::min(nextWake, *w.restartAt);
+      alive = alive || w.pid > 0 || w.restartAt.has_value();
+    }
+    if (!alive) break;
+    wakeAfter(nextWake - now());
+
     int workerStatus = 0;
     const pid_t pid = ::waitpid(-1, &workerStatus, 0);
-    if (pid < 0) {
-      if (errno == EINTR) continue;
-      break;
-    }
+    if (pid <= 0) continue;  // EINTR: a signal or a wake-up; ECHILD: a restart is pending
     for (std::size_t i = 0; i < workers.size(); ++i) {
-      if (workers[i] != pid) continue;
-      workers[i] = 0;
+      Worker& w = workers[i];
+      if (w.pid != pid) continue;
+      w.pid = 0;
+      board->slot(i).release();
       const bool clean = WIFEXITED(workerStatus) && WEXITSTATUS(workerStatus) == 0;
-      if (stopping || clean || (WIFEXITED(workerStatus) && WEXITSTATUS(workerStatus) == 2)) {
+      const bool badConfig = WIFEXITED(workerStatus) && WEXITSTATUS(workerStatus) == 2;
+      if (hardStopAt || gStopSignal != 0 || clean || badConfig) {
         // Asked to stop (a Ctrl-C reaches the whole process group, so a worker
         // may drain and exit 0 before we hear of it), or a configuration error
         // no restart can fix.
-        --alive;
         if (!clean) status = 1;
         break;
       }
-      Log::error("worker_exited",
-                 {{"worker", std::to_string(i + 1)}, {"status", std::to_string(workerStatus)}});
-      // A stop signal cuts the wait short (nanosleep returns early) and
-      // cancels the restart.
-      timespec wait{0, static_cast<long>(restartDelay.count()) * 1000000L};
-      ::nanosleep(&wait, nullptr);
-      restartDelay = std::min(restartDelay * 2, std::chrono::milliseconds(999));
-      if (gStopSignal != 0) {
-        --alive;
-        status = 1;
-        break;
-      }
-      workers[i] = spawn(settings, i, worker);
+      const Ms delay = w.backoff.onCrash(now() - w.startedAt);
+      w.restartAt = now() + delay;
+      Log::error("worker_exited", {{"worker", std::to_string(i + 1)},
+                                   {"status", std::to_string(workerStatus)},
+                                   {"restart_in_ms", std::to_string(delay.count())}});
     }
   }
+  itimerval off{};
+  ::setitimer(ITIMER_REAL, &off, nullptr);
   if (reserved >= 0) ::close(reserved);
   return status;
 }

@@ -50,6 +50,8 @@ std::string_view refusalLabel(Refusal r) {
       return "connection_limit";
     case Refusal::kBadUpgrade:
       return "bad_upgrade";
+    case Refusal::kBadRequest:
+      return "bad_request";
     case Refusal::kCount_:
       break;
   }

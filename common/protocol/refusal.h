@@ -43,6 +43,7 @@ enum class Refusal : std::uint8_t {
   kBadToken,         // handshake without a valid token while AUTH_SECRET is set
   kConnectionLimit,  // MAX_CONNECTIONS or MAX_CONNECTIONS_PER_IP reached
   kBadUpgrade,       // malformed upgrade request or query
+  kBadRequest,       // an HTTP request refused before lws saw it (NUL in the URL, bad body)
   kCount_,
 };
 

@@ -16,7 +16,6 @@ constexpr std::string_view kJsonSpace = " \t\r\n";
 
 constexpr std::string_view kRoomRule = "room must be 1-64 characters of A-Z a-z 0-9 _ . -";
 constexpr std::string_view kRefRule = "ref must be at most 64 bytes, without control characters";
-constexpr std::string_view kEpochRule = "epoch must be at most 32 characters of a-z 0-9";
 constexpr std::string_view kSinceRule = "since must be an integer from 0 to 2^53";
 constexpr std::string_view kBeforeRule = "before must be an integer from 1 to 2^53";
 constexpr std::string_view kLimitRule = "limit must be an integer from 1 to 100";
@@ -111,8 +110,7 @@ FieldCheck readEpoch(const rapidjson::Value& object, std::string& epoch) {
   const auto* v = optionalMember(object, "epoch");
   if (v == nullptr) return std::nullopt;
   if (!v->IsString()) return fieldError(Refusal::kWrongType, "epoch must be a string");
-  if (!isValidEpoch(view(*v))) return fieldError(Refusal::kBadField, kEpochRule);
-  epoch = view(*v);
+  epoch = isValidEpoch(view(*v)) ? view(*v) : kForeignEpoch;
   return std::nullopt;
 }
 
@@ -197,6 +195,51 @@ std::string_view v1ErrorCodeName(V1ErrorCode code) {
 namespace {
 V1DecodeResult decodeV1FrameFields(std::string_view json, std::size_t maxTextCodePoints);
 }  // namespace
+
+std::optional<std::string> refInPrefix(std::string_view prefix) {
+  // A small scanner over the top-level object: strings are skipped whole
+  // (escapes included), so a "ref" inside a text never counts.
+  std::size_t pos = 0;
+  int depth = 0;
+  bool expectKey = false;
+  std::string_view lastKey;
+  const auto readString = [&](std::string_view& out) {
+    const std::size_t start = ++pos;  // past the opening quote
+    while (pos < prefix.size() && prefix[pos] != '"')
+      pos += prefix[pos] == '\\' ? 2 : 1;
+    if (pos >= prefix.size()) return false;
+    out = prefix.substr(start, pos - start);
+    ++pos;
+    return true;
+  };
+  while (pos < prefix.size()) {
+    const char c = prefix[pos];
+    if (c == '"') {
+      std::string_view value;
+      if (!readString(value)) return std::nullopt;  // cut off inside a string
+      if (depth == 1 && expectKey) {
+        lastKey = value;
+        expectKey = false;
+      } else if (depth == 1 && lastKey == "ref") {
+        std::string ref(value);
+        if (ref.find('\\') != std::string::npos || !isValidRef(ref)) return std::nullopt;
+        return ref;
+      }
+      continue;
+    }
+    if (c == '{' || c == '[') {
+      ++depth;
+      expectKey = depth == 1 && c == '{';
+    } else if (c == '}' || c == ']') {
+      --depth;
+    } else if (c == ',' && depth == 1) {
+      expectKey = true;
+      lastKey = {};
+    }
+    ++pos;
+  }
+  return std::nullopt;
+}
 
 V1DecodeResult decodeV1Frame(std::string_view json, std::size_t maxTextCodePoints) {
   V1DecodeResult result = decodeV1FrameFields(json, maxTextCodePoints);

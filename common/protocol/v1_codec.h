@@ -70,6 +70,16 @@ struct V1DecodeResult {
   bool ignore = false;
 };
 
+// What a join's `epoch` becomes when it cannot be any room's epoch (not 1-32
+// of a-z 0-9): a stale or foreign value from a client's storage. It matches
+// no room, so the join gets recovered:false and recent history instead of an
+// error (PROTOCOL.md section 4: a client is never locked out by what it kept).
+inline constexpr std::string_view kForeignEpoch = "-";
+
+// The `ref` of a frame known only by its first bytes (one too large to
+// decode), when a top-level "ref" string is complete within them.
+std::optional<std::string> refInPrefix(std::string_view prefix);
+
 // Decodes one client text frame. Unknown fields are ignored, and so is `null`
 // in an optional field. Every refusal has code kInvalid: the size limit
 // (too_large) is the caller's check, before decoding.

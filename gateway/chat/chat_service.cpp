@@ -52,19 +52,21 @@ void ChatService::leaveRoom(Connection& connection, Membership* membership) {
   hub_.leave(membership);
 }
 
-bool ChatService::onText(Connection& connection, std::string_view text) {
+void ChatService::onText(Connection& connection, std::string_view text) {
   ++stats_.messagesReceived;
-  bool keepOpen = true;
-  if (!withinRate(connection, text, keepOpen)) return keepOpen;
-  return connection.isV1() ? onV1Text(connection, text) : onPlainText(connection, text);
+  if (!withinRate(connection, text)) return;
+  if (connection.isV1())
+    onV1Text(connection, text);
+  else
+    onPlainText(connection, text);
 }
 
-bool ChatService::withinRate(Connection& connection, std::string_view text, bool& keepOpen) {
+bool ChatService::withinRate(Connection& connection, std::string_view text) {
   if (connection.takeToken(settings_.rateLimit, settings_.rateBurst, clock_())) return true;
   stats_.refuse(common::Refusal::kRateLimited);
   if (connection.refusedInARow() >= 2 * settings_.rateBurst) {
-    connection.setCloseReason(common::CloseCode::kPolicyViolation, "rate limit exceeded");
-    keepOpen = false;
+    // After the answers to what it sent before: acks of stores in flight, errors.
+    connection.closeSoon(common::CloseCode::kPolicyViolation, "rate limit exceeded");
     return false;
   }
   // Plain clients' frames past the limit are dropped; v1 clients are told,
@@ -86,14 +88,14 @@ void ChatService::storeDone() {
 
 // ---- Plain clients (section 2) ------------------------------------------------
 
-bool ChatService::onPlainText(Connection& connection, std::string_view text) {
+void ChatService::onPlainText(Connection& connection, std::string_view text) {
   auto decoded = common::decodePlainFrame(text, settings_.maxTextCodePoints);
   if (decoded.refusal) {
     stats_.refuse(*decoded.refusal);
     // The tutorial page sends empty texts on a bare Enter: ignore them.
-    if (*decoded.refusal == common::Refusal::kEmptyText) return true;
-    connection.setCloseReason(common::plainCloseCode(*decoded.refusal), decoded.reason);
-    return false;
+    if (*decoded.refusal == common::Refusal::kEmptyText) return;
+    connection.closeSoon(common::plainCloseCode(*decoded.refusal), decoded.reason);
+    return;
   }
   // With AUTH_SECRET the token's subject is the author, whatever the frame says.
   const std::string& author =
@@ -119,29 +121,27 @@ bool ChatService::onPlainText(Connection& connection, std::string_view text) {
   if (!sent) {
     --storesInFlight_;
     stats_.refuse(common::Refusal::kUnavailable);
-    connection.setCloseReason(common::CloseCode::kTryAgainLater,
-                              "message not stored: redis unavailable");
-    return false;
+    connection.closeSoon(common::CloseCode::kTryAgainLater,
+                         "message not stored: redis unavailable");
   }
-  return true;
 }
 
 // ---- chat.v1 clients (section 4) ----------------------------------------------
 
-bool ChatService::onV1Text(Connection& connection, std::string_view text) {
+void ChatService::onV1Text(Connection& connection, std::string_view text) {
   auto decoded = common::decodeV1Frame(text, settings_.maxTextCodePoints);
-  if (decoded.ignore) return true;
+  if (decoded.ignore) return;
   if (decoded.refusal) {
     stats_.refuse(decoded.refusal->reason);
     // Invalid UTF-8 in the frame itself fails the connection; a JSON escape
     // that decodes to a lone surrogate is only a bad field.
     if (decoded.refusal->reason == common::Refusal::kInvalidUtf8 && !common::isValidUtf8(text)) {
       // RFC 6455: invalid UTF-8 in a text frame fails the connection.
-      connection.setCloseReason(common::CloseCode::kInvalidPayload, "invalid UTF-8");
-      return false;
+      connection.closeSoon(common::CloseCode::kInvalidPayload, "invalid UTF-8");
+      return;
     }
     sendError(connection, decoded.refusal->ref, decoded.refusal->code, decoded.refusal->message);
-    return true;
+    return;
   }
   const auto& frame = *decoded.frame;
   switch (frame.type) {
@@ -158,7 +158,6 @@ bool ChatService::onV1Text(Connection& connection, std::string_view text) {
       v1History(connection, frame);
       break;
   }
-  return true;
 }
 
 void ChatService::sendError(Connection& connection, std::string_view ref, V1ErrorCode code,
@@ -190,6 +189,7 @@ void ChatService::v1Message(Connection& connection, const common::V1ClientFrame&
   }
   const std::string body = common::encodeMessageBody(connection.username(), frame.text);
   ++storesInFlight_;
+  connection.storeStarted();
   const bool sent = store_.store(
       m->room->name, body,
       [this, id = connection.id(), ref = frame.ref,
@@ -210,10 +210,12 @@ void ChatService::v1Message(Connection& connection, const common::V1ClientFrame&
             sendError(*c, ref, V1ErrorCode::kUnavailable, "not stored: redis unavailable, retry");
           }
         }
+        if (c != nullptr) c->storeFinished();
         storeDone();
       });
   if (!sent) {
     --storesInFlight_;
+    connection.storeFinished();
     stats_.refuse(common::Refusal::kUnavailable);
     sendError(connection, frame.ref, V1ErrorCode::kUnavailable,
               "not stored: redis unavailable, retry");

@@ -41,8 +41,9 @@ class ChatService {
   void onOpen(Connection& connection, const UrlJoin& join);
   // A connection is closing: it leaves every room.
   void onClose(Connection& connection);
-  // A complete text message. False when the connection must close now.
-  bool onText(Connection& connection, std::string_view text);
+  // A complete text message. A refusal that ends the connection closes it
+  // through Connection::closeSoon, after what is queued for it.
+  void onText(Connection& connection, std::string_view text);
 
   std::size_t storesInFlight() const { return storesInFlight_; }
   // Called whenever a store finishes (the drain waits for none in flight).
@@ -50,10 +51,10 @@ class ChatService {
 
  private:
   // The rate limit: false when this frame is refused (and, after twice the
-  // burst refused in a row, the connection is closing: `keepOpen` false).
-  bool withinRate(Connection& connection, std::string_view text, bool& keepOpen);
-  bool onPlainText(Connection& connection, std::string_view text);
-  bool onV1Text(Connection& connection, std::string_view text);
+  // burst refused in a row, the connection is closing).
+  bool withinRate(Connection& connection, std::string_view text);
+  void onPlainText(Connection& connection, std::string_view text);
+  void onV1Text(Connection& connection, std::string_view text);
   void v1Message(Connection& connection, const common::V1ClientFrame& frame);
   void v1Join(Connection& connection, const common::V1ClientFrame& frame);
   void v1Leave(Connection& connection, const common::V1ClientFrame& frame);

@@ -16,7 +16,8 @@ constexpr std::pair<const char*, const char*> kSecurityHeaders[] = {
 
 }  // namespace
 
-int respondText(lws* wsi, unsigned status, std::string_view body, std::string_view contentType) {
+int respondText(lws* wsi, unsigned status, std::string_view body, std::string_view contentType,
+                AfterResponse after) {
   std::vector<unsigned char> buffer(LWS_PRE + kHeaderSpace + body.size());
   unsigned char* start = buffer.data() + LWS_PRE;
   unsigned char* p = start;
@@ -34,6 +35,13 @@ int respondText(lws* wsi, unsigned status, std::string_view body, std::string_vi
                                     static_cast<int>(std::strlen(value)), &p, end) != 0)
       return -1;
   }
+  if (after == AfterResponse::kClose) {
+    static constexpr char kClose[] = "close";
+    if (lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION,
+                                     reinterpret_cast<const unsigned char*>(kClose),
+                                     sizeof kClose - 1, &p, end) != 0)
+      return -1;
+  }
   if (lws_finalize_write_http_header(wsi, start, &p, end) != 0) return -1;
   if (!body.empty()) {
     // Reuse the buffer: the body goes after fresh LWS_PRE headroom.
@@ -42,6 +50,8 @@ int respondText(lws* wsi, unsigned status, std::string_view body, std::string_vi
     if (lws_write(wsi, payload, body.size(), LWS_WRITE_HTTP_FINAL) != static_cast<int>(body.size()))
       return -1;
   }
+  // lws flushes what it still holds before it closes.
+  if (after == AfterResponse::kClose) return -1;
   return lws_http_transaction_completed(wsi) != 0 ? -1 : 0;
 }
 

@@ -10,9 +10,13 @@
 
 namespace chat::gateway {
 
+enum class AfterResponse { kKeepAlive, kClose };
+
 // Sends status, headers and body; returns what the HTTP callback should return.
+// kClose says `connection: close` and ends the connection after the body.
 int respondText(lws* wsi, unsigned status, std::string_view body,
-                std::string_view contentType = "text/plain; charset=utf-8");
+                std::string_view contentType = "text/plain; charset=utf-8",
+                AfterResponse after = AfterResponse::kKeepAlive);
 
 // Serves `file` (which exists) with `contentType`; completion arrives as
 // LWS_CALLBACK_HTTP_FILE_COMPLETION. Returns what the HTTP callback should return.

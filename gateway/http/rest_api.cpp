@@ -3,6 +3,7 @@
 #include <openssl/crypto.h>
 
 #include <charconv>
+#include <memory>
 
 #include "http/http_response.h"
 #include "protocol/codec.h"
@@ -42,6 +43,13 @@ std::optional<std::uint64_t> parseNumber(const std::string& s, std::uint64_t min
   return value;
 }
 
+// API answers end their connection: a client's next request then comes on a
+// new one, where the RequestGate can read a chunked body (lws 4.1 cannot read
+// one that follows on a kept-alive connection).
+int respondJson(lws* wsi, unsigned status, std::string_view body) {
+  return respondText(wsi, status, body, kJson, AfterResponse::kClose);
+}
+
 bool isPost(lws* wsi) {
   return lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
 }
@@ -53,14 +61,18 @@ RestApi::RestApi(const common::Settings& settings, MessageStore& store, ServerSt
 
 int RestApi::onRequest(lws* wsi, HttpExchange*& exchange, std::string_view path) {
   const auto room = roomOfPath(path);
-  if (!room) return respondText(wsi, 404, jsonError("not found"), kJson);
+  if (!room) return respondJson(wsi, 404, jsonError("not found"));
   if (!common::isValidRoomName(*room))
-    return respondText(wsi, 400, jsonError("bad room name: use 1-64 of A-Z a-z 0-9 _ . -"), kJson);
+    return respondJson(wsi, 400, jsonError("bad room name: use 1-64 of A-Z a-z 0-9 _ . -"));
   const bool post = isPost(wsi);
   if (!post && lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0)
-    return respondText(wsi, 405, jsonError("use GET or POST"), kJson);
+    return respondJson(wsi, 405, jsonError("use GET or POST"));
+  if (post && lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0)
+    return respondJson(wsi, 400,
+                       jsonError("a chunked body is read only as the first request of a "
+                                 "connection: send it on a new one, or with Content-Length"));
   if (post && settings_.apiKey.empty())
-    return respondText(wsi, 404, jsonError("the publish API is off: API_KEY is not set"), kJson);
+    return respondJson(wsi, 404, jsonError("the publish API is off: API_KEY is not set"));
 
   delete exchange;
   exchange = new HttpExchange;
@@ -77,11 +89,11 @@ int RestApi::startGet(lws* wsi, HttpExchange& exchange) {
   std::uint64_t limit = kDefaultLimit;
   if (sinceArg) {
     since = parseNumber(*sinceArg, 0, kMaxId);
-    if (!since) return respondText(wsi, 400, jsonError("since must be a whole number >= 0"), kJson);
+    if (!since) return respondJson(wsi, 400, jsonError("since must be a whole number >= 0"));
   }
   if (limitArg) {
     const auto parsed = parseNumber(*limitArg, 1, kMaxLimit);
-    if (!parsed) return respondText(wsi, 400, jsonError("limit must be 1 to 1000"), kJson);
+    if (!parsed) return respondJson(wsi, 400, jsonError("limit must be 1 to 1000"));
     limit = *parsed;
   }
   const HistoryQuery query =
@@ -104,7 +116,7 @@ int RestApi::startGet(lws* wsi, HttpExchange& exchange) {
                                 });
   if (!sent) {
     pending_.erase(exchange.id);
-    return respondText(wsi, 503, jsonError("redis unavailable"), kJson);
+    return respondJson(wsi, 503, jsonError("redis unavailable"));
   }
   return 0;
 }
@@ -119,11 +131,10 @@ void RestApi::onBody(HttpExchange* exchange, const void* data, std::size_t len) 
   exchange->body.append(static_cast<const char*>(data), len);
 }
 
-bool RestApi::authorized(lws* wsi) const {
-  const std::string header = requestHeader(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
+bool RestApi::authorized(std::string_view header) const {
   constexpr std::string_view kBearer = "Bearer ";
   if (header.size() != kBearer.size() + settings_.apiKey.size() ||
-      std::string_view(header).substr(0, kBearer.size()) != kBearer)
+      header.substr(0, kBearer.size()) != kBearer)
     return false;
   // Constant time: the comparison must not reveal how much of a guess was right.
   return CRYPTO_memcmp(header.data() + kBearer.size(), settings_.apiKey.data(),
@@ -132,34 +143,58 @@ bool RestApi::authorized(lws* wsi) const {
 
 int RestApi::onBodyComplete(lws* wsi, HttpExchange* exchange) {
   if (exchange == nullptr) return -1;
-  if (!authorized(wsi))
-    return respondText(wsi, 401, jsonError("a valid Bearer API_KEY is required"), kJson);
-  if (exchange->bodyTooLarge) return respondText(wsi, 413, jsonError("body too large"), kJson);
+  if (exchange->bodyTooLarge && authorized(requestHeader(wsi, WSI_TOKEN_HTTP_AUTHORIZATION)))
+    return respondJson(wsi, 413, jsonError("body too large"));
+  pending_[exchange->id] = {wsi, exchange};
+  publish(exchange->room, requestHeader(wsi, WSI_TOKEN_HTTP_AUTHORIZATION), exchange->body,
+          [this, id = exchange->id](unsigned status, std::string body) {
+            answerLater(id, status, std::move(body));
+          });
+  return 0;
+}
+
+void RestApi::postBuffered(std::string_view path, std::string_view authorization,
+                           std::string_view body, Answer answer) {
+  const auto room = roomOfPath(path);
+  if (!room) return answer(404, jsonError("not found"));
+  if (!common::isValidRoomName(*room))
+    return answer(400, jsonError("bad room name: use 1-64 of A-Z a-z 0-9 _ . -"));
+  if (settings_.apiKey.empty())
+    return answer(404, jsonError("the publish API is off: API_KEY is not set"));
+  publish(std::string(*room), authorization, body, std::move(answer));
+}
+
+void RestApi::publish(const std::string& room, std::string_view authorization,
+                      std::string_view body, Answer answer) {
+  if (!authorized(authorization)) {
+    answer(401, jsonError("a valid Bearer API_KEY is required"));
+    return;
+  }
+  if (body.size() > settings_.maxFrameBytes) {
+    answer(413, jsonError("body too large"));
+    return;
+  }
   ++stats_.messagesReceived;
-  auto decoded = common::decodePlainFrame(exchange->body, settings_.maxTextCodePoints);
+  auto decoded = common::decodePlainFrame(body, settings_.maxTextCodePoints);
   if (decoded.refusal) {
     stats_.refuse(*decoded.refusal);
-    return respondText(wsi, 400, jsonError(decoded.reason), kJson);
+    answer(400, jsonError(decoded.reason));
+    return;
   }
-  const std::string body = common::encodeMessageBody(decoded.send->username, decoded.send->text);
-  pending_[exchange->id] = {wsi, exchange};
-  const bool sent = store_.store(
-      exchange->room, body,
-      [this, id = exchange->id, room = exchange->room, body](std::optional<StoredAck> ack) {
+  const std::string message = common::encodeMessageBody(decoded.send->username, decoded.send->text);
+  auto shared = std::make_shared<Answer>(std::move(answer));
+  const bool sent =
+      store_.store(room, message, [this, shared, room, message](std::optional<StoredAck> ack) {
         if (!ack) {
           ++stats_.storeFailures;
-          answerLater(id, 503, jsonError("not stored: redis unavailable"));
+          (*shared)(503, jsonError("not stored: redis unavailable"));
           return;
         }
         ++stats_.messagesStored;
-        answerLater(id, 201,
-                    common::composeStoredFrame(room, ack->epoch, ack->id, ack->ts, body) + "\n");
+        (*shared)(201,
+                  common::composeStoredFrame(room, ack->epoch, ack->id, ack->ts, message) + "\n");
       });
-  if (!sent) {
-    pending_.erase(exchange->id);
-    return respondText(wsi, 503, jsonError("not stored: redis unavailable"), kJson);
-  }
-  return 0;
+  if (!sent) (*shared)(503, jsonError("not stored: redis unavailable"));
 }
 
 void RestApi::answerLater(std::uint64_t id, unsigned status, std::string body) {
@@ -179,7 +214,7 @@ int RestApi::onWritable(lws* wsi, HttpExchange*& exchange) {
   const std::string body = std::move(exchange->response);
   delete exchange;
   exchange = nullptr;
-  return respondText(wsi, status, body, kJson);
+  return respondJson(wsi, status, body);
 }
 
 void RestApi::onClosed(HttpExchange*& exchange) {

@@ -10,6 +10,7 @@
 #include <libwebsockets.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -43,10 +44,20 @@ class RestApi {
   int onWritable(lws* wsi, HttpExchange*& exchange);
   void onClosed(HttpExchange*& exchange);
 
+  // The POST itself, whichever way its body came (lws, or a chunked body the
+  // RequestGate read): `answer` gets the status and the JSON body, at once or
+  // once Redis has stored the message.
+  using Answer = std::function<void(unsigned status, std::string body)>;
+  void publish(const std::string& room, std::string_view authorization, std::string_view body,
+               Answer answer);
+  // A POST to `path` whose whole body the RequestGate has read.
+  void postBuffered(std::string_view path, std::string_view authorization, std::string_view body,
+                    Answer answer);
+
  private:
   int startGet(lws* wsi, HttpExchange& exchange);
   void answerLater(std::uint64_t id, unsigned status, std::string body);
-  bool authorized(lws* wsi) const;
+  bool authorized(std::string_view authorizationHeader) const;
 
   const common::Settings& settings_;
   MessageStore& store_;

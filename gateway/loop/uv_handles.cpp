@@ -1,16 +1,6 @@
 #include "loop/uv_handles.h"
 
 namespace chat::gateway {
-namespace {
-
-template <typename Handle>
-void closeAndFree(Handle* handle) {
-  handle->data = nullptr;
-  uv_close(reinterpret_cast<uv_handle_t*>(handle),
-           [](uv_handle_t* h) { delete reinterpret_cast<Handle*>(h); });
-}
-
-}  // namespace
 
 Timer::Timer(uv_loop_t* loop) : handle_(new uv_timer_t) {
   uv_timer_init(loop, handle_);

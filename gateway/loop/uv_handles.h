@@ -11,6 +11,15 @@
 
 namespace chat::gateway {
 
+// Ends a heap-allocated handle: no callback reaches its owner from now on, and
+// the memory is freed in the close callback, once libuv has let go of it.
+template <typename Handle>
+void closeAndFree(Handle* handle) {
+  handle->data = nullptr;
+  uv_close(reinterpret_cast<uv_handle_t*>(handle),
+           [](uv_handle_t* h) { delete reinterpret_cast<Handle*>(h); });
+}
+
 class Timer {
  public:
   explicit Timer(uv_loop_t* loop);

@@ -1,32 +1,53 @@
 #pragma once
 // GET /metrics: the Prometheus text exposition format 0.0.4, every gateway
 // metric under the `chat_` prefix in base units, plus the process_* set.
-// Built from a snapshot so the rendering is a pure function. Loop thread.
+// Whichever worker answers adds up every worker's slot of the WorkerBoard, so
+// the page describes the whole gateway; the rendering is a pure function of
+// those totals. Loop thread.
 
-#include <cstddef>
+#include <array>
+#include <cstdint>
 #include <string>
 
-#include "rooms/room_hub.h"
-#include "stats.h"
+#include "metrics/histogram.h"
+#include "metrics/process_metrics.h"
+#include "protocol/refusal.h"
 
 namespace chat::gateway {
 
-struct MetricsSnapshot {
-  std::size_t plainConnections = 0;
-  std::size_t v1Connections = 0;
-  std::size_t rooms = 0;
-  std::size_t queuedBytes = 0;
+class WorkerBoard;
+
+struct MetricsTotals {
+  std::uint64_t workers = 0;
+  std::uint64_t plainConnections = 0;
+  std::uint64_t v1Connections = 0;
+  std::uint64_t rooms = 0;  // summed over workers: a room two workers serve counts twice
+  std::uint64_t queuedBytes = 0;
   bool ready = false;
-  bool commandsUp = false;
-  bool subscriberUp = false;
-  unsigned commandReconnects = 0;
-  unsigned subscriberReconnects = 0;
-  const ServerStats* stats = nullptr;
-  const HubStats* hub = nullptr;
+  bool commandsUp = true;  // on every worker
+  bool subscriberUp = true;
+  std::uint64_t commandReconnects = 0;
+  std::uint64_t subscriberReconnects = 0;
+  std::uint64_t connectionsOpened = 0;
+  std::uint64_t messagesReceived = 0;
+  std::uint64_t messagesStored = 0;
+  std::uint64_t storeFailures = 0;
+  std::uint64_t slowConsumers = 0;
+  std::uint64_t messagesDelivered = 0;
+  std::uint64_t busFramesReceived = 0;
+  std::uint64_t historyReads = 0;
+  std::uint64_t gapRepairs = 0;
+  std::array<std::uint64_t, common::kRefusalCount> refusals{};
+  HistogramTotals storeLatency;
+  HistogramTotals deliveryLatency;
+  ProcessSample process;
 };
+
+// Adds up every slot of `board`; `ready` is left for the caller to decide.
+MetricsTotals sumWorkers(const WorkerBoard& board);
 
 inline constexpr char kMetricsContentType[] = "text/plain; version=0.0.4; charset=utf-8";
 
-std::string renderMetrics(const MetricsSnapshot& snapshot);
+std::string renderMetrics(const MetricsTotals& totals);
 
 }  // namespace chat::gateway

@@ -50,7 +50,7 @@ double bootTimeSeconds() {
 
 }  // namespace
 
-void writeProcessMetrics(std::string& out) {
+ProcessSample readProcessSample() {
   const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
   const double pageSize = static_cast<double>(sysconf(_SC_PAGESIZE));
   std::ifstream statFile("/proc/self/stat");
@@ -72,17 +72,28 @@ void writeProcessMetrics(std::string& out) {
   }
   rlimit limit{};
   getrlimit(RLIMIT_NOFILE, &limit);
+  ProcessSample sample;
+  sample.cpuSeconds = (utime + stime) / ticks;
+  sample.residentBytes = rssPages * pageSize;
+  sample.virtualBytes = vsize;
+  sample.openFds = countOpenFds();
+  sample.maxFds = static_cast<double>(limit.rlim_cur);
+  sample.startTimeSeconds = bootTimeSeconds() + startTicks / ticks;
+  return sample;
+}
+
+void writeProcessMetrics(std::string& out, const ProcessSample& sample) {
   metric(out, "process_cpu_seconds_total", "counter", "User and system CPU time spent in seconds.",
-         (utime + stime) / ticks);
+         sample.cpuSeconds);
   metric(out, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.",
-         rssPages * pageSize);
-  metric(out, "process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.", vsize);
-  metric(out, "process_open_fds", "gauge", "Number of open file descriptors.", countOpenFds());
+         sample.residentBytes);
+  metric(out, "process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.",
+         sample.virtualBytes);
+  metric(out, "process_open_fds", "gauge", "Number of open file descriptors.", sample.openFds);
   metric(out, "process_max_fds", "gauge", "Maximum number of open file descriptors.",
-         static_cast<double>(limit.rlim_cur));
+         sample.maxFds);
   metric(out, "process_start_time_seconds", "gauge",
-         "Start time of the process since unix epoch in seconds.",
-         bootTimeSeconds() + startTicks / ticks);
+         "Start time of the process since unix epoch in seconds.", sample.startTimeSeconds);
 }
 
 }  // namespace chat::gateway

@@ -9,8 +9,9 @@
 namespace chat::gateway {
 
 RoomHub::RoomHub(uv_loop_t* loop, Bus& bus, HistorySource& history, std::size_t historyOnJoin,
-                 HubTiming timing)
-    : bus_(bus),
+                 HubStats& stats, HubTiming timing)
+    : stats_(stats),
+      bus_(bus),
       history_(history),
       historyOnJoin_(historyOnJoin),
       timing_(timing),
@@ -45,6 +46,7 @@ Membership* RoomHub::join(RoomMember& member, std::string_view roomName, JoinReq
     created->name = roomName;
     room = created.get();
     rooms_.emplace(created->name, std::move(created));
+    stats_.rooms.set(static_cast<std::int64_t>(rooms_.size()));
   }
   auto* m = new Membership{&member, room, std::move(request)};
   m->index = static_cast<std::uint32_t>(room->syncing.size());
@@ -335,6 +337,7 @@ void RoomHub::onRoomUnsubscribed(std::string_view roomName) {
     subscribeIfNeeded(*room);
   } else if (!room->readInFlight) {
     rooms_.erase(rooms_.find(roomName));
+    stats_.rooms.set(static_cast<std::int64_t>(rooms_.size()));
   }
 }
 
@@ -346,6 +349,7 @@ void RoomHub::onBusDown() {
     room.subscription = Room::Subscription::kNone;
     if (room.members() == 0 && !room.readInFlight) {
       it = rooms_.erase(it);
+      stats_.rooms.set(static_cast<std::int64_t>(rooms_.size()));
     } else {
       ++it;
     }
@@ -372,6 +376,7 @@ void RoomHub::sweepEmptyRooms() {
     }
     if (idle && room.subscription == Room::Subscription::kNone) {
       it = rooms_.erase(it);
+      stats_.rooms.set(static_cast<std::int64_t>(rooms_.size()));
     } else {
       ++it;
     }

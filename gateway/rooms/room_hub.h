@@ -27,6 +27,7 @@
 
 #include "bus/bus.h"
 #include "loop/uv_handles.h"
+#include "metrics/counter.h"
 #include "rooms/room_member.h"
 #include "store/message_store.h"
 
@@ -71,12 +72,14 @@ struct Room {
   std::size_t members() const { return live.size() + syncing.size(); }
 };
 
+// Shared counters (metrics/counter.h): the hub may count into a WorkerBoard slot.
 struct HubStats {
-  std::uint64_t framesReceived = 0;  // room frames from the bus
-  std::uint64_t deliveries = 0;      // message frames queued to members
-  std::uint64_t historyReads = 0;
-  std::uint64_t gapRepairs = 0;       // reads started because ids skipped
-  std::uint64_t malformedFrames = 0;  // bus frames that are neither message nor event
+  Counter framesReceived;  // room frames from the bus
+  Counter deliveries;      // message frames queued to members
+  Counter historyReads;
+  Counter gapRepairs;       // reads started because ids skipped
+  Counter malformedFrames;  // bus frames that are neither message nor event
+  Gauge rooms;              // rooms with members (or in their unsubscribe grace)
 };
 
 struct HubTiming {
@@ -89,8 +92,9 @@ struct HubTiming {
 
 class RoomHub final : public BusListener {
  public:
+  // `stats` outlives the hub (the worker's board slot, or a test's own).
   RoomHub(uv_loop_t* loop, Bus& bus, HistorySource& history, std::size_t historyOnJoin,
-          HubTiming timing = {});
+          HubStats& stats, HubTiming timing = {});
   ~RoomHub() override;
 
   // `room` must be a valid room name. The member gets history, onJoined, then
@@ -128,6 +132,7 @@ class RoomHub final : public BusListener {
   void retryPendingReads();
   static void removeAt(std::vector<Membership*>& list, std::uint32_t index);
 
+  HubStats& stats_;
   Bus& bus_;
   HistorySource& history_;
   std::size_t historyOnJoin_;
@@ -137,7 +142,6 @@ class RoomHub final : public BusListener {
     std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
   std::unordered_map<std::string, std::unique_ptr<Room>, NameHash, std::equal_to<>> rooms_;
-  HubStats stats_;
   Timer sweepTimer_;
   Timer retryTimer_;
 };

@@ -16,6 +16,11 @@ constexpr std::size_t kBatchFrames = 256;
 constexpr std::size_t kBatchBytes = 64 * 1024;
 // Bytes one writable callback may send before yielding to other clients.
 constexpr std::size_t kBurstBytes = 64 * 1024;
+// How long a pending close waits for the answers of stores in flight.
+constexpr int kCloseWaitSeconds = 10;
+// An oversized v1 frame's first bytes, kept to find its ref: client
+// libraries write the ref near the start.
+constexpr std::size_t kRefPrefixBytes = 256;
 
 }  // namespace
 
@@ -70,7 +75,9 @@ RecentRefs& Connection::refs() {
 }
 
 void Connection::enqueue(const FramePtr& frame) {
-  if (slow_ || closePending_) return;
+  // A pending close still lets the answers it waits for out; a slow consumer
+  // or a close under way takes nothing more.
+  if (slow_ || closeStarted_) return;
   const bool wasEmpty = queue_.empty();
   if (!queue_.pushOrReject(frame, limits_.queue)) {
     // The client does not read: cut it off rather than buffer without bound.
@@ -83,7 +90,7 @@ void Connection::enqueue(const FramePtr& frame) {
     return;
   }
   if (!wasEmpty) return;  // a write is already on its way
-  if (limits_.writes != nullptr)
+  if (limits_.writes != nullptr && !closePending_)
     limits_.writes->schedule(*this);
   else
     lws_callback_on_writable(wsi_);
@@ -117,7 +124,15 @@ void Connection::closeSoon(common::CloseCode code, std::string_view reason) {
   closePending_ = true;
   extras().closeCode = code;
   extras().closeReason = std::string(reason.substr(0, 123));
+  extras().rxBuffer.clear();
+  // A bound on the wait for answers (a Redis that hangs): lws then closes it.
+  lws_set_timeout(wsi_, PENDING_TIMEOUT_USER_OK, kCloseWaitSeconds);
   lws_callback_on_writable(wsi_);
+}
+
+void Connection::storeFinished() {
+  if (storesInFlight_ > 0) --storesInFlight_;
+  if (readyToClose()) lws_callback_on_writable(wsi_);
 }
 
 void Connection::setCloseReason(common::CloseCode code, std::string_view reason) {
@@ -127,54 +142,78 @@ void Connection::setCloseReason(common::CloseCode code, std::string_view reason)
                    reason.size());
 }
 
-bool Connection::refuse(common::CloseCode code, std::string_view reason) {
-  if (extras_) extras_->rxBuffer.clear();
-  setCloseReason(code, reason);
-  return false;
+void Connection::refuseOversized(std::string_view prefix) {
+  const std::string ref = common::refInPrefix(prefix).value_or("");
+  if (limits_.stats != nullptr) limits_.stats->refuse(common::Refusal::kFrameTooLarge);
+  send(common::encodeError(ref, common::V1ErrorCode::kTooLarge, "frame too large"));
 }
 
-bool Connection::onReceive(const void* data, std::size_t len) {
-  if (closePending_) return true;  // closing: ignore further input
-  if (lws_frame_is_binary(wsi_))
-    return refuse(common::CloseCode::kUnsupportedData, "binary frames are not supported");
+void Connection::onReceive(const void* data, std::size_t len) {
+  // Closing: what the client still sends is read and dropped, so that the
+  // close frame reaches it (closing a socket with unread input resets it).
+  if (closePending_ || closeStarted_) return;
+  if (lws_frame_is_binary(wsi_)) {
+    closeSoon(common::CloseCode::kUnsupportedData, "binary frames are not supported");
+    return;
+  }
 
   const std::string_view chunk(static_cast<const char*>(data), len);
   // A message ends with the last callback of its FIN frame; lws splits frames
   // larger than its receive buffer over several callbacks.
   const std::size_t remaining = lws_remaining_packet_payload(wsi_);
   const bool final = lws_is_final_fragment(wsi_) != 0 && remaining == 0;
+  if (!final && remaining == 0) {
+    // permessage-deflate has more of this message to inflate; on a foreign
+    // libuv loop lws 4.1 comes back for it only on the next event: wake it.
+    lws_cancel_service(lws_get_context(wsi_));
+  }
   if (skippingOversized_) {
-    // Still inside a v1 message that was too large: drop it to its end.
+    // Still inside a v1 message that was too large: drop it to its end,
+    // keeping its first bytes for the ref.
+    std::string& prefix = extras().rxBuffer;
+    if (prefix.size() < kRefPrefixBytes)
+      prefix.append(chunk.substr(0, kRefPrefixBytes - prefix.size()));
     if (final) {
       skippingOversized_ = false;
-      send(common::encodeError({}, common::V1ErrorCode::kTooLarge, "frame too large"));
+      refuseOversized(prefix);
+      prefix.clear();
     }
-    return true;
+    return;
   }
+  // With permessage-deflate, `len` counts inflated bytes and `remaining` the
+  // compressed ones still to come: the limit applies to the inflated size.
   const std::size_t buffered = extras_ ? extras_->rxBuffer.size() : 0;
   if (buffered + len + remaining > limits_.maxFrameBytes) {
-    if (!isV1()) return refuse(common::CloseCode::kMessageTooBig, "frame too large");
+    if (!isV1()) {
+      if (limits_.stats != nullptr) limits_.stats->refuse(common::Refusal::kFrameTooLarge);
+      closeSoon(common::CloseCode::kMessageTooBig, "frame too large");
+      return;
+    }
     // v1 clients get an error frame and stay connected.
-    if (extras_) extras_->rxBuffer.clear();
-    if (final)
-      send(common::encodeError({}, common::V1ErrorCode::kTooLarge, "frame too large"));
-    else
+    std::string& prefix = extras().rxBuffer;
+    prefix.append(chunk.substr(0, kRefPrefixBytes));
+    prefix.resize(std::min(prefix.size(), kRefPrefixBytes));
+    if (final) {
+      refuseOversized(prefix);
+      prefix.clear();
+    } else {
       skippingOversized_ = true;
-    return true;
+    }
+    return;
   }
 
   if (buffered == 0 && final) {
     // The common case: the whole message in one callback, no copy.
-    return handler_.onClientText(*this, chunk);
+    handler_.onClientText(*this, chunk);
+    return;
   }
   std::string& rxBuffer = extras().rxBuffer;
   rxBuffer.append(chunk);
   if (final) {
     std::string message;
     message.swap(rxBuffer);
-    return handler_.onClientText(*this, message);
+    handler_.onClientText(*this, message);
   }
-  return true;
 }
 
 void Connection::recordWrite(const SharedFrame& frame, std::int64_t nowMs) {
@@ -281,7 +320,7 @@ Connection::WriteResult Connection::writeQueued() {
       return WriteResult::kOk;
     }
   }
-  return closePending_ ? WriteResult::kCloseRequested : WriteResult::kOk;
+  return readyToClose() ? WriteResult::kCloseRequested : WriteResult::kOk;
 }
 
 void Connection::closeNow() {

@@ -34,8 +34,8 @@ class Connection;
 class ConnectionHandler {
  public:
   virtual ~ConnectionHandler() = default;
-  // False when the connection must close now (its close reason is set).
-  virtual bool onClientText(Connection& connection, std::string_view text) = 0;
+  // A complete text message; refusals close through Connection::closeSoon.
+  virtual void onClientText(Connection& connection, std::string_view text) = 0;
   // The outbound queue overflowed: the owner counts it and closes the
   // connection now (its 1008 close reason is pending).
   virtual void onSlowConsumer(Connection& connection) = 0;
@@ -96,13 +96,19 @@ class Connection final : public RoomMember {
   // Queues a frame made for this client alone (v1 control frames).
   void send(std::string_view json);
 
-  // Closes after the frames already queued, with a code and a reason of at
-  // most 123 bytes.
+  // Closes with a code and a reason of at most 123 bytes, after the frames
+  // already queued and the answers of this connection's stores in flight;
+  // every close the gateway starts goes this way, through the one write path.
+  // From now on what the client sends is read and dropped (lws answers its
+  // close frame), so its unread bytes never turn our close into a reset.
   void closeSoon(common::CloseCode code, std::string_view reason);
 
-  // LWS_CALLBACK_RECEIVE. Returns false when the connection must close now
-  // (lws_close_reason has been set).
-  bool onReceive(const void* data, std::size_t len);
+  // A store for this client started or finished (its ack or error is queued).
+  void storeStarted() { ++storesInFlight_; }
+  void storeFinished();
+
+  // LWS_CALLBACK_RECEIVE.
+  void onReceive(const void* data, std::size_t len);
 
   enum class WriteResult { kOk, kFailed, kCloseRequested };
   // LWS_CALLBACK_SERVER_WRITEABLE. kCloseRequested: the queue has drained and
@@ -125,12 +131,15 @@ class Connection final : public RoomMember {
   // Sends the pending close frame and closes; call outside lws callbacks.
   void closeNow();
 
-  // Sets the close frame and tells lws to close (the caller returns -1).
+  // What to tell the client when lws closes it (lws_close_reason).
   void setCloseReason(common::CloseCode code, std::string_view reason);
 
  private:
   void enqueue(const FramePtr& frame);
-  bool refuse(common::CloseCode code, std::string_view reason);
+  // Whether the pending close may go now: queue drained, no answer awaited.
+  bool readyToClose() const { return closePending_ && queue_.empty() && storesInFlight_ == 0; }
+  // An oversized v1 frame is dropped with error too_large, naming its ref.
+  void refuseOversized(std::string_view prefix);
   // Writes up to 256 queued frames (64 KiB) as one '\n'-joined frame.
   bool writeBatch(std::int64_t nowMs);
   bool writeFramedBurst(std::int64_t nowMs);
@@ -151,6 +160,7 @@ class Connection final : public RoomMember {
   std::unique_ptr<RecentRefs> refs_;
   common::TokenBucket bucket_;
   std::uint32_t refusedInARow_ = 0;
+  std::uint32_t storesInFlight_ = 0;
   // What only some connections need, allocated on first use, so that an
   // idle connection costs little more than lws' own state.
   struct Extras {

@@ -13,6 +13,7 @@
 #include <memory>
 #include <string_view>
 
+#include "http/request_gate.h"
 #include "ws/listener.h"
 
 namespace chat::gateway {
@@ -41,14 +42,19 @@ class EndpointHandler {
   virtual bool onUpgradeRequest(lws* wsi) = 0;
   // `v1`: the client negotiated the chat.v1 subprotocol.
   virtual void onEstablished(lws* wsi, Session& session, bool v1) = 0;
-  // Return false to close the connection now.
-  virtual bool onReceive(Session& session, const void* data, std::size_t len) = 0;
+  // Part of a message. Closes go through Connection::closeSoon, never by
+  // failing this callback: lws would drop the connection without a close frame.
+  virtual void onReceive(Session& session, const void* data, std::size_t len) = 0;
   virtual bool onWritable(Session& session) = 0;
   // The client sent a close frame (lws answers it).
   virtual void onPeerClosing(Session& session) = 0;
   virtual void onClosed(Session& session) = 0;
   // A TCP connection was accepted; false closes it at once.
   virtual bool onNetworkConnection() = 0;
+  // The RequestGate answered a request itself with `status` (a refusal).
+  virtual void onRequestRefused(unsigned status) = 0;
+  // A request with a chunked body, read whole by the RequestGate.
+  virtual void onBufferedRequest(const BufferedRequest& request, RequestGate::Respond respond) = 0;
 };
 
 struct EndpointOptions {
@@ -59,8 +65,9 @@ struct EndpointOptions {
   // are reassembled (Connection::onReceive), so it can stay small. Control
   // frames (at most 125 bytes) must fit whole.
   std::size_t rxBufferSize = 128;
-  bool compression = false;  // permessage-deflate
-  bool sharePort = false;    // SO_REUSEPORT: several workers on one port
+  bool compression = false;    // permessage-deflate
+  bool sharePort = false;      // SO_REUSEPORT: several workers on one port
+  std::size_t maxBody = 8192;  // a chunked request body is read up to this
 };
 
 inline constexpr char kV1Subprotocol[] = "chat.v1";
@@ -99,6 +106,7 @@ class WsEndpoint {
   lws_vhost* vhost_ = nullptr;
   bool destroying_ = false;
   bool listening_ = false;
+  RequestGate gate_;  // between accept and lws
   Listener listener_;
   void* foreignLoops_[1];
 };

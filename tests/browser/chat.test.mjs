@@ -96,6 +96,99 @@ test('two pages on different gateways exchange messages and see each other onlin
   await finish(alice, bob);
 });
 
+/** Counts the name dialog's openings in window.__dialogs (an init script of the context). */
+const countDialogs = (context) => context.addInitScript(() => {
+  window.__dialogs = 0;
+  const showModal = HTMLDialogElement.prototype.showModal;
+  HTMLDialogElement.prototype.showModal = function showModalCounted() { window.__dialogs++; return showModal.call(this); };
+});
+
+test('?username= and ?room= in the page URL: the room, its history and who is online at once, no name dialog', { timeout: TEST_TIMEOUT }, async () => {
+  const gw = stack.gateways['gw-a'].url;
+  const seeded = ['welcome to the preset room', 'the agenda is pinned', 'see you at 10'];
+  for (const [i, text] of seeded.entries()) await publish(gw, 'preset', i % 2 ? 'otto' : 'nina', text);
+  // No name in localStorage: only the URL names the room and the user.
+  const carol = await open(`${stack.viaA}/?username=carol&room=preset`, { prepare: countDialogs });
+  const { page } = carol;
+  assert.equal(await waitOnline(page), 'gw-a');
+  // Nothing typed: the history and the online list are there.
+  for (const text of seeded) await waitForText(page, text);
+  assert.deepEqual((await shownMessages(page)).map((m) => m.text), seeded);
+  await waitFor('carol online', async () => JSON.stringify(await onlineUsers(page)) === '["carol"]');
+  assert.equal(await page.getByTestId('room-name').textContent(), 'preset');
+  assert.equal(await page.locator('#user-name').textContent(), 'carol');
+  assert.equal(await page.evaluate(() => window.__dialogs), 0, 'the name dialog never opened');
+  assert.equal(await page.getByTestId('username-dialog').isVisible(), false);
+  // The entry link became the page's own state: the hash names the room, the name is kept.
+  const url = new URL(page.url());
+  assert.equal(url.hash, '#preset');
+  assert.equal(url.search, '');
+  assert.equal(await page.evaluate(() => localStorage.getItem('chat.username')), 'carol');
+
+  // Sending needs no dialog either.
+  await send(page, 'carol was here');
+  await waitFor('sent', async () => (await waitForText(page, 'carol was here')).find((m) => m.state === 'sent' && m.id));
+  const stored = (await storedMessages(gw, 'preset')).filter((m) => m.text === 'carol was here');
+  assert.deepEqual(stored.map((m) => m.username), ['carol']);
+  assert.equal(await page.evaluate(() => window.__dialogs), 0);
+  await screenshot(page, 'url-presets');
+  await finish(carol);
+});
+
+test('without a name the page shows the lobby at once; sending asks for the name, then the message goes out', { timeout: TEST_TIMEOUT }, async () => {
+  const gw = stack.gateways['gw-b'].url;
+  const seeded = ['lobby history one', 'lobby history two'];
+  for (const text of seeded) await publish(gw, 'lobby', 'host', text);
+  const visitor = await open(`${stack.viaB}/`, { prepare: countDialogs });
+  const { page } = visitor;
+  assert.equal(await waitOnline(page), 'gw-b');
+  assert.equal(await page.getByTestId('room-name').textContent(), 'lobby');
+  for (const text of seeded) await waitForText(page, text);
+  // Online as a guest (the gateway's name), listed as "you"; no name chosen yet.
+  const guest = await waitFor('the guest online', async () => (await onlineUsers(page)).find((u) => u.startsWith('guest-')));
+  assert.equal(await page.locator(`[data-testid="online-user"][data-username="${guest}"] .you`).count(), 1);
+  assert.equal(await page.locator('#user-name').textContent(), 'Set name');
+  assert.equal(await page.evaluate(() => window.__dialogs), 0, 'no name dialog before sending');
+  assert.equal(await page.getByTestId('username-dialog').isVisible(), false);
+  await screenshot(page, 'guest-reading');
+
+  // Sending asks for a name; the text waits in the composer, nothing is sent.
+  // Escape goes back to reading; the next send asks again.
+  const text = 'hello, I am new here';
+  await send(page, text);
+  await page.getByTestId('username-input').waitFor({ state: 'visible' });
+  assert.equal(await page.evaluate(() => window.__dialogs), 1);
+  await page.keyboard.press('Escape');
+  await page.getByTestId('username-dialog').waitFor({ state: 'hidden' });
+  assert.equal(await page.getByTestId('composer-input').inputValue(), text);
+  assert.equal((await shownMessages(page)).filter((m) => m.text === text).length, 0);
+  await page.getByTestId('composer-input').press('Enter');
+  await page.getByTestId('username-input').waitFor({ state: 'visible' });
+  assert.equal(await page.evaluate(() => window.__dialogs), 2);
+  await screenshot(page, 'guest-asked-for-name');
+  await page.getByTestId('username-input').fill('dana');
+  await page.getByTestId('username-input').press('Enter');
+
+  // Reconnected as dana (resumed: nothing lost or shown twice), the message went out.
+  const mine = await waitFor('sent as dana', async () =>
+    (await waitForText(page, text)).find((m) => m.state === 'sent' && m.id));
+  assert.equal(mine.author, 'dana');
+  assert.equal(await page.getByTestId('composer-input').inputValue(), '');
+  const stored = (await storedMessages(gw, 'lobby')).filter((m) => m.text === text);
+  assert.deepEqual(stored.map((m) => [m.username, m.id]), [['dana', mine.id]]);
+  const shown = await shownMessages(page);
+  assertOrderedUnique(shown);
+  for (const t of seeded) assert.equal(shown.filter((m) => m.text === t).length, 1, `"${t}" shown once`);
+  await waitFor('dana online, the guest gone', async () => {
+    const users = await onlineUsers(page);
+    return users.includes('dana') && !users.includes(guest);
+  });
+  assert.equal(await page.locator('#user-name').textContent(), 'dana');
+  assert.equal(await page.evaluate(() => localStorage.getItem('chat.username')), 'dana');
+  assert.equal(await page.getByTestId('offline-banner').isVisible(), false, 'no offline banner for the rename');
+  await finish(visitor);
+});
+
 test('rooms: join by name, unread counts, leave', { timeout: TEST_TIMEOUT }, async () => {
   const ann = await open(`${stack.viaA}/?room=plaza`, { username: 'ann' });
   const ben = await open(`${stack.viaB}/#plaza`, { username: 'ben' });
@@ -273,17 +366,20 @@ test('the tutorial\'s own client and the project page talk in the lobby', { time
 test('phone width, dark theme and keyboard-only use', { timeout: TEST_TIMEOUT }, async () => {
   const phone = await open(`${stack.viaB}/#pocket`, { viewport: { width: 360, height: 740 }, colorScheme: 'dark' });
   const { page } = phone;
-  // Keyboard only: the name dialog has focus; type, Enter.
-  await page.getByTestId('username-input').waitFor();
-  await page.keyboard.type('pat');
-  await page.keyboard.press('Enter');
+  // Keyboard only: the page connects without a name and the composer has
+  // focus; the first send asks for the name (the dialog has focus), and the
+  // message goes out once the page is back with that name.
   await waitOnline(page);
   await page.waitForFunction(() => document.activeElement && document.activeElement.id === 'composer-input');
   await page.keyboard.type('first line');
   await page.keyboard.press('Shift+Enter');
   await page.keyboard.type('second line');
   await page.keyboard.press('Enter');
-  await waitForText(page, 'first line\nsecond line');
+  await page.waitForFunction(() => document.activeElement && document.activeElement.id === 'username-input');
+  await page.keyboard.type('pat');
+  await page.keyboard.press('Enter');
+  const [multi] = await waitForText(page, 'first line\nsecond line');
+  assert.equal(multi.author, 'pat');
   await send(page, `a long word: ${'supercalifragilistic'.repeat(12)} https://example.com/${'path/'.repeat(20)}`);
   await page.waitForFunction(() => document.querySelectorAll('[data-testid="message"][data-state="sent"]').length === 2);
   assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), 'no sideways scroll at 360px');

@@ -67,7 +67,7 @@ std::size_t churnBatch(const GatewayProcess& gateway, std::size_t count, std::si
 }
 
 std::size_t fdCount(const GatewayProcess& gateway) {
-  return openFdCount(gateway.pid()).value_or(0);
+  return treeOpenFdCount(gateway.pid()).value_or(0);
 }
 
 TEST_F(HardeningChurnTest, TenThousandConnectionsComeAndGoWithoutLeaks) {
@@ -93,7 +93,7 @@ TEST_F(HardeningChurnTest, TenThousandConnectionsComeAndGoWithoutLeaks) {
   ASSERT_EQ(churnBatch(gateway, kBatch, 0, handshakes), kBatch);
   ASSERT_TRUE(waitFor([&] { return fdCount(gateway) <= idleFds; }, 20s))
       << fdCount(gateway) << " fds after the warm-up, " << idleFds << " before";
-  const std::size_t warmRss = residentKib(gateway.pid()).value_or(0);
+  const std::size_t warmRss = treeResidentKib(gateway.pid()).value_or(0);
 
   std::size_t upgraded = 0;
   std::size_t peakFds = 0;
@@ -102,7 +102,8 @@ TEST_F(HardeningChurnTest, TenThousandConnectionsComeAndGoWithoutLeaks) {
   for (std::size_t batch = 0; batch < kConnections / kBatch; ++batch) {
     upgraded += churnBatch(gateway, kBatch, batch + 1, handshakes);
     peakFds = std::max(peakFds, fdCount(gateway));
-    if ((batch + 1) * kBatch == kConnections / 2) midRss = residentKib(gateway.pid()).value_or(0);
+    if ((batch + 1) * kBatch == kConnections / 2)
+      midRss = treeResidentKib(gateway.pid()).value_or(0);
   }
   const auto took = std::chrono::duration_cast<milliseconds>(Clock::now() - start);
   EXPECT_EQ(upgraded, kConnections) << "every handshake got its 101";
@@ -110,7 +111,7 @@ TEST_F(HardeningChurnTest, TenThousandConnectionsComeAndGoWithoutLeaks) {
   const bool settled =
       waitFor([&] { return fdCount(gateway) <= idleFds + kFdSlack; }, 20s, milliseconds(50));
   const std::size_t endFds = fdCount(gateway);
-  const std::size_t endRss = residentKib(gateway.pid()).value_or(0);
+  const std::size_t endRss = treeResidentKib(gateway.pid()).value_or(0);
   std::cout << kConnections << " connections in " << took.count() << " ms; fds idle " << idleFds
             << ", peak " << peakFds << ", end " << endFds << "; RSS warm " << warmRss
             << " KiB, half-way " << midRss << " KiB, end " << endRss << " KiB\n";

@@ -197,8 +197,8 @@ TEST_F(HardeningInputTest, V1ClientsBadFramesGetErrorFramesAndStayOpen) {
        "r15"},
       {"since past 2^53", R"({"type":"join","room":"x","since":9007199254740993,"ref":"r16"})",
        "invalid", "r16"},
-      {"frame of MAX_FRAME_BYTES + 1", paddedV1Frame(8193, "big1"), "too_large", ""},
-      {"frame of 1 MiB", paddedV1Frame(kOneMegabyte, "big2"), "too_large", ""},
+      {"frame of MAX_FRAME_BYTES + 1", paddedV1Frame(8193, "big1"), "too_large", "big1"},
+      {"frame of 1 MiB", paddedV1Frame(kOneMegabyte, "big2"), "too_large", "big2"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.what);

@@ -89,8 +89,8 @@ TEST_F(HardeningSlowClientsTest, ReaderThatNeverReadsIsCutOffAndOthersGetEveryth
 
   auto publisher = connectPlain(gateway, room);
   auto reader = connectPlain(gateway, room);
-  const std::optional<std::size_t> fdsBefore = openFdCount(gateway.pid());
-  const std::optional<std::size_t> rssBefore = residentKib(gateway.pid());
+  const std::optional<std::size_t> fdsBefore = treeOpenFdCount(gateway.pid());
+  const std::optional<std::size_t> rssBefore = treeResidentKib(gateway.pid());
   ASSERT_TRUE(fdsBefore && rssBefore);
 
   // The reader that never reads: a raw socket with a small receive buffer
@@ -120,7 +120,7 @@ TEST_F(HardeningSlowClientsTest, ReaderThatNeverReadsIsCutOffAndOthersGetEveryth
     ++nextId;
     ++echoed;
     if (echoed % 100 == 0) {
-      rssPeak = std::max(rssPeak, residentKib(gateway.pid()).value_or(0));
+      rssPeak = std::max(rssPeak, treeResidentKib(gateway.pid()).value_or(0));
       if (cutOffAt < 0 && loggedSlowConsumer(gateway)) {
         cutOffAt = echoed;
         last = std::max(cutOffAt + kAfterCutOff, kAtLeast);
@@ -140,8 +140,8 @@ TEST_F(HardeningSlowClientsTest, ReaderThatNeverReadsIsCutOffAndOthersGetEveryth
   // The gateway lets go of the connection without the client's help: its
   // socket is closed within a few seconds (lws waits at most 5 s for the
   // close handshake), though the client never reads.
-  EXPECT_TRUE(waitFor([&] { return openFdCount(gateway.pid()) == fdsBefore; }, 10s))
-      << "the slow consumer's socket is still open " << openFdCount(gateway.pid()).value_or(0)
+  EXPECT_TRUE(waitFor([&] { return treeOpenFdCount(gateway.pid()) == fdsBefore; }, 10s))
+      << "the slow consumer's socket is still open " << treeOpenFdCount(gateway.pid()).value_or(0)
       << " fds, " << *fdsBefore << " before it connected)";
 
   // Reading at last, the client finds the end of the connection after what

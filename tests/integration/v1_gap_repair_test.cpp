@@ -4,6 +4,7 @@
 // gaps from history, so every client on every gateway, v1 or plain, still sees
 // one gap-free, duplicate-free id sequence up to the last id.
 
+#include <algorithm>
 #include <set>
 
 #include "v1_helpers.h"
@@ -37,17 +38,20 @@ TEST_F(V1GapRepairTest, SubscriberKilledWhilePublishingLeavesNoGapsAnywhere) {
     Reply reply = killer.command({"PUBSUB", "NUMSUB", channel});
     return reply.elements.size() == 2 ? reply.elements[1].integer : -1;
   };
-  ASSERT_EQ(subscribers(), 2) << "both gateways subscribe to " << channel;
+  // One subscription per gateway process with clients in the room: 2 at
+  // WORKERS=1, up to 4 when each gateway's clients landed on both its workers.
+  const std::int64_t subscribed = subscribers();
+  ASSERT_GE(subscribed, 2) << "both gateways subscribe to " << channel;
   std::vector<std::int64_t> killed;
   bool resubscribed = true;
   publishPaced(*publisher.client, kMessages, "n", 8, [&](int acked) {
     if (kKillAfter.count(acked) == 0) return;
     killed.push_back(killer.integer({"CLIENT", "KILL", "TYPE", "pubsub"}));
     if (acked != *kKillAfter.rbegin())
-      resubscribed = resubscribed && waitFor([&] { return subscribers() == 2; }, 10s, 5ms);
+      resubscribed = resubscribed && waitFor([&] { return subscribers() == subscribed; }, 10s, 5ms);
   });
   EXPECT_TRUE(resubscribed) << "a gateway did not subscribe again within 10 s";
-  EXPECT_EQ(killed, std::vector<std::int64_t>(kKillAfter.size(), 2))
+  EXPECT_GE(*std::min_element(killed.begin(), killed.end()), subscribed)
       << "each kill hits both gateways' subscriber connections";
 
   // Readers read only now: each must see 1..300, whatever the kills did.

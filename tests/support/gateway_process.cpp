@@ -1,6 +1,7 @@
 #include "gateway_process.h"
 
 #include <charconv>
+#include <cstdlib>
 #include <stdexcept>
 
 #include "http_client.h"
@@ -32,12 +33,19 @@ GatewayProcess::GatewayProcess(GatewayOptions options) : options_(std::move(opti
   ProcessOptions process;
   process.executable = options_.binary;
   process.args = options_.args;
-  // One process per gateway (no supervisor): tests signal and kill it by PID.
+  // One process per gateway unless CHAT_TEST_WORKERS says otherwise (ctest
+  // runs the fault and ops suites again with 2): tests signal and kill the
+  // gateway by its PID, the supervisor's when there are workers.
+  const char* workers = std::getenv("CHAT_TEST_WORKERS");
   process.env = {{"PORT", "0"},
                  {"REDIS_URL", options_.redisUrl},
                  {"GATEWAY_ID", options_.id},
-                 {"WORKERS", "1"}};
-  process.env.insert(process.env.end(), options_.env.begin(), options_.env.end());
+                 {"WORKERS", workers != nullptr && *workers != '\0' ? workers : "1"}};
+  // The test's own settings win over these defaults.
+  for (const auto& [name, value] : options_.env) {
+    std::erase_if(process.env, [&](const auto& entry) { return entry.first == name; });
+    process.env.emplace_back(name, value);
+  }
   process.workingDir = dir_.path();
   process.logDir = dir_.path();
   process.name = options_.id;

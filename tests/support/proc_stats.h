@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <optional>
+#include <vector>
 
 namespace chat::testing {
 
@@ -15,5 +16,13 @@ std::optional<std::size_t> residentKib(pid_t pid);
 
 // Entries of /proc/PID/fd.
 std::optional<std::size_t> openFdCount(pid_t pid);
+
+// The process and its children (a gateway's supervisor and its workers).
+std::vector<pid_t> processTree(pid_t pid);
+
+// residentKib and openFdCount added up over processTree(pid): what a gateway
+// uses, whatever its WORKERS.
+std::optional<std::size_t> treeResidentKib(pid_t pid);
+std::optional<std::size_t> treeOpenFdCount(pid_t pid);
 
 }  // namespace chat::testing

@@ -27,8 +27,9 @@ export function launchBrowser() {
 
 /**
  * Opens url in a new browser context (its own localStorage). With username
- * and viaDialog the name is typed into the first-visit dialog; with username
- * alone it is preset in localStorage. csp: 'enforce' (default) adds the CSP
+ * and viaDialog the name is typed into the name dialog (opened from the name
+ * button; the page is connected as a guest before); with username alone it is
+ * preset in localStorage. csp: 'enforce' (default) adds the CSP
  * above when the page gets none in a header, 'strip' removes a header CSP,
  * 'as-served' changes nothing. prepare(context) runs before the page loads. Returns
  * { context, page, errors }.
@@ -64,10 +65,12 @@ export async function openChat(browser, url, {
   await page.goto(url);
   page.cspHeader = sentCsp;
   if (username && viaDialog) {
+    await page.getByTestId('user-button').click();
     const input = page.getByTestId('username-input');
     await input.waitFor({ state: 'visible' });
     await input.fill(username);
     await input.press('Enter');
+    await page.locator('#user-name', { hasText: username }).waitFor();
   }
   return { context, page, errors };
 }

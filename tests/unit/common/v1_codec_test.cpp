@@ -265,19 +265,37 @@ TEST(V1DecodeJoinTest, SinceFromZeroToTwoToTheFiftyThird) {
   }
 }
 
-TEST(V1DecodeJoinTest, EpochIsUpToThirtyTwoLowerCaseLettersAndDigits) {
+TEST(V1DecodeJoinTest, AnEpochThatCannotBeARoomsIsForeignNotAnError) {
   const std::string epoch32 = repeat("a1", 16);
   EXPECT_EQ(accepted(R"({"type":"join","room":"a","since":1,"epoch":")" + epoch32 + "\"}").epoch,
             epoch32);
+  // Stale or foreign values a client kept: the join goes on without recovery.
   for (std::string_view v : {"K3F9A1", "k3-f9", "k3 f9", "k3_f9", "\\u00e9", "k3f9a1\\n"}) {
-    expectRefused(R"({"type":"join","room":"a","epoch":")" + std::string(v) + "\"}",
-                  Refusal::kBadField);
+    EXPECT_EQ(accepted(R"({"type":"join","room":"a","epoch":")" + std::string(v) + "\"}").epoch,
+              kForeignEpoch);
   }
-  expectRefused(R"({"type":"join","room":"a","epoch":")" + epoch32 + "x\"}", Refusal::kBadField);
+  EXPECT_EQ(accepted(R"({"type":"join","room":"a","epoch":")" + epoch32 + "x\"}").epoch,
+            kForeignEpoch);
   for (std::string_view v : {"42", "true", R"(["k3f9a1"])"}) {
     expectRefused(R"({"type":"join","room":"a","epoch":)" + std::string(v) + "}",
                   Refusal::kWrongType);
   }
+}
+
+// ----------------------------------------------------------------- ref of an oversized frame
+
+TEST(RefInPrefixTest, FindsTheTopLevelRefNearTheStart) {
+  EXPECT_EQ(refInPrefix(R"({"type":"message","ref":"big1","text":"aaaa)"), "big1");
+  EXPECT_EQ(refInPrefix(R"({ "ref" : "c-7" , "text":"x"})"), "c-7");
+  EXPECT_EQ(refInPrefix(R"({"text":"say \"ref\":\"no\"","ref":"yes"})"), "yes");
+  EXPECT_EQ(refInPrefix(R"({"a":{"ref":"nested"},"ref":"top"})"), "top");
+}
+
+TEST(RefInPrefixTest, NothingWhenTheRefIsCutOffOrAbsent) {
+  EXPECT_EQ(refInPrefix(R"({"type":"message","text":"aaaa)"), std::nullopt);
+  EXPECT_EQ(refInPrefix(R"({"type":"message","ref":"bi)"), std::nullopt);
+  EXPECT_EQ(refInPrefix(R"({"type":"message","ref":17})"), std::nullopt);
+  EXPECT_EQ(refInPrefix("not json"), std::nullopt);
 }
 
 // ----------------------------------------------------------------- leave

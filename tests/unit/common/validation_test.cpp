@@ -288,7 +288,7 @@ constexpr Refusal kAllRefusals[] = {
     Refusal::kUnavailable,     Refusal::kUnknownType,  Refusal::kBadField,
     Refusal::kNotJoined,       Refusal::kTooManyRooms, Refusal::kRateLimited,
     Refusal::kForbiddenRoom,   Refusal::kBadOrigin,    Refusal::kBadToken,
-    Refusal::kConnectionLimit, Refusal::kBadUpgrade,
+    Refusal::kConnectionLimit, Refusal::kBadUpgrade,   Refusal::kBadRequest,
 };
 
 TEST(RefusalTest, EveryRefusalIsListedHere) {
