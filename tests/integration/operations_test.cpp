@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <fstream>
 #include <map>
 #include <regex>
@@ -13,6 +14,7 @@
 
 #include "gateway_test.h"
 #include "http_client.h"
+#include "proc_stats.h"
 #include "process.h"
 #include "temp_dir.h"
 #include "wait.h"
@@ -166,6 +168,67 @@ TEST(ReadmeTest, ConfigurationTableMatchesHelp) {
   }
   for (const auto& [env, cell] : fromReadme)
     EXPECT_TRUE(fromHelp.count(env)) << env << " is in README but not a setting";
+}
+
+}  // namespace
+}  // namespace chat::testing
+
+namespace chat::testing {
+namespace {
+
+// WORKERS=2 (the default on a 2-core machine), whatever CHAT_TEST_WORKERS says:
+// a worker killed with SIGKILL is replaced, /readyz says so meanwhile, the
+// other worker's clients carry on, and no counter of /metrics goes back.
+TEST_F(OperationsTest, ACrashedWorkerIsReplacedAndTheGatewayStaysOneGateway) {
+  GatewayProcess& gateway = startGateway({{"WORKERS", "2"}, {"RATE_LIMIT", "1000"}});
+  ASSERT_TRUE(gateway.waitReady());
+  const std::string room = uniqueRoom();
+  std::vector<std::unique_ptr<WsClient>> clients;
+  // 16 clients: SO_REUSEPORT puts them all on one worker once in 32,768 runs.
+  constexpr int kClients = 16;
+  for (int i = 0; i < kClients; ++i)
+    clients.push_back(connectPlain(gateway, room));
+  for (int i = 0; i < 3; ++i) {
+    sendPlain(*clients[0], "alice", "m" + std::to_string(i));
+    for (auto& client : clients)
+      receiveMessage(*client);
+  }
+  const auto before = parseExposition(httpGet(gateway.port(), "/metrics").body);
+  EXPECT_EQ(before.at("chat_workers"), 2);
+  EXPECT_EQ(before.at("chat_connections{kind=\"plain\"}"), kClients);
+  EXPECT_EQ(before.at("chat_messages_delivered_total"), 3 * kClients);
+
+  const std::vector<pid_t> tree = processTree(gateway.pid());
+  ASSERT_EQ(tree.size(), 3u) << "a supervisor and two workers";
+  ASSERT_EQ(::kill(tree[1], SIGKILL), 0);
+  // The gap is short (the first restart waits 0.1 s), so it may pass between
+  // two polls: seeing the replacement's new pid is the proof it happened.
+  ASSERT_TRUE(waitFor(
+      [&] {
+        const auto now = processTree(gateway.pid());
+        return now.size() == 3 && now[1] != tree[1] && now[2] != tree[1];
+      },
+      10s))
+      << "the killed worker was not replaced";
+  ASSERT_TRUE(gateway.waitReady());
+
+  // Its clients saw their connection drop; the others did not.
+  std::size_t alive = 0;
+  for (auto& client : clients) {
+    client->sendText(R"({"username":"probe","text":"still here?"})");
+    std::optional<WsMessage> got = client->receive(3s);
+    if (got && got->opcode == WsOpcode::kText) ++alive;
+  }
+  EXPECT_GE(alive, 1u);
+  const auto after = parseExposition(httpGet(gateway.port(), "/metrics").body);
+  for (const auto& [name, value] : before) {
+    if (name.find("_total") == std::string::npos && name.find("_count") == std::string::npos &&
+        name.find("_bucket") == std::string::npos)
+      continue;
+    EXPECT_GE(after.at(name), value) << name << " went back after a worker's replacement";
+  }
+  EXPECT_EQ(after.at("chat_connections{kind=\"plain\"}"), static_cast<double>(alive));
+  EXPECT_NE(gateway.readStderr().find("event=worker_restarted"), std::string::npos);
 }
 
 }  // namespace
