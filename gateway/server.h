@@ -1,8 +1,12 @@
 #pragma once
-// The gateway process: owns every part and wires them together on one libuv
-// loop. Start order: Redis links, then the WebSocket endpoint; shutdown order
-// is the reverse, after a drain (SIGTERM/SIGINT) that stops accepting, lets
-// stores in flight finish, and closes every client with 1001.
+// One gateway worker: owns every part and wires them together on one libuv
+// loop. The parts stand alone: AdmissionPolicy decides upgrades,
+// ConnectionRegistry owns connections, HttpRoutes maps paths, ChatService
+// speaks the protocols, RoomHub fans out, WorkerReporter tells the other
+// workers how this one is. Start order: Redis links, then the WebSocket
+// endpoint; shutdown order is the reverse, after a drain (SIGTERM/SIGINT)
+// that stops accepting, lets stores in flight finish, and closes every client
+// with 1001.
 //
 // Members are declared in dependency order and destroyed in reverse: the
 // endpoint (and with it every Connection) goes before the hub, the hub before
@@ -16,10 +20,12 @@
 #include <unordered_map>
 #include <vector>
 
+#include "admission/admission.h"
 #include "bus/redis_bus.h"
 #include "chat/chat_service.h"
 #include "config/settings.h"
 #include "http/rest_api.h"
+#include "http/routes.h"
 #include "loop/uv_handles.h"
 #include "metrics/metrics_page.h"
 #include "redis/redis_connection.h"
@@ -29,9 +35,10 @@
 #include "stats.h"
 #include "store/message_store.h"
 #include "store/redis_keys.h"
-#include "util/origin.h"
 #include "workers/worker_board.h"
+#include "workers/worker_reporter.h"
 #include "ws/connection.h"
+#include "ws/connection_registry.h"
 #include "ws/ws_endpoint.h"
 
 namespace chat::gateway {
@@ -71,6 +78,7 @@ class Server final : public EndpointHandler, public ConnectionHandler {
   void onPeerClosing(Session& session) override;
   void onClosed(Session& session) override;
   bool onNetworkConnection() override;
+  void onWsiDestroyed(lws* wsi) override;
   void onRequestRefused(unsigned status) override;
   void onBufferedRequest(const BufferedRequest& request, RequestGate::Respond respond) override;
 
@@ -80,20 +88,12 @@ class Server final : public EndpointHandler, public ConnectionHandler {
 
  private:
   Connection* findConnection(std::uint64_t id);
-  // Writes what the other workers read of this one: readiness and a
-  // heartbeat (every beat), gauges and the process sample (`full`).
-  void publish(bool full);
-  std::string gatewayReadinessProblem() const;
-  int serveStatic(lws* wsi, std::string_view path);
+  WorkerHealth health() const;
   std::string readinessProblem() const;
-  // Why the upgrade's query is unacceptable, or empty when it is fine.
-  std::string checkUpgradeQuery(lws* wsi) const;
-  UrlJoin urlJoin(lws* wsi) const;
+  static HandshakeRequest handshakeOf(lws* wsi);
   // The client address the per-IP cap counts: the trusted proxy header's last
   // entry when configured, else the peer address.
   std::string peerKey(lws* wsi) const;
-  // Checks ?token= when AUTH_SECRET is set; the HTTP status to refuse with, or 0.
-  unsigned checkToken(lws* wsi, std::string& why) const;
   void finishDrainIfIdle();
   // A WriteScheduler pass over one connection.
   void flush(Connection& connection);
@@ -106,10 +106,6 @@ class Server final : public EndpointHandler, public ConnectionHandler {
   WorkerBoard& board_;
   WorkerSlot& slot_;
   ServerStats& stats_;  // in slot_
-  unsigned beats_ = 0;
-  unsigned publishedCommandReconnects_ = 0;
-  unsigned publishedSubscriberReconnects_ = 0;
-  double publishedCpuSeconds_ = 0;
   RedisKeys keys_;
   ConnectionLimits connectionLimits_;
   WriteScheduler writes_;
@@ -125,14 +121,14 @@ class Server final : public EndpointHandler, public ConnectionHandler {
   PresenceTracker presence_;
   ChatService chat_;
   RestApi api_;
-  std::unordered_map<std::uint64_t, Connection*> connections_;
-  common::OriginPolicy originPolicy_;
-  std::unordered_map<std::string, std::uint32_t> connectionsPerPeer_;
+  AdmissionPolicy admission_;
+  ConnectionRegistry connections_;  // outlives endpoint_, whose destruction closes them
+  HttpRoutes routes_;
+  WorkerReporter reporter_;
   std::unique_ptr<WsEndpoint> endpoint_;
   std::vector<std::uint64_t> closeQueue_;  // connections to close outside lws callbacks
   Timer closeTimer_;
   Timer drainTimer_;
-  Timer heartbeat_;
   SignalWatcher sigterm_;
   SignalWatcher sigint_;
 };

@@ -100,4 +100,28 @@ std::string requestHeader(lws* wsi, lws_token_indexes token) {
   return value;
 }
 
+std::string peerAddress(lws* wsi, const std::string& trustedProxyHeader) {
+  if (!trustedProxyHeader.empty()) {
+    const std::string name = trustedProxyHeader + ":";
+    const int length = lws_hdr_custom_length(wsi, name.c_str(), static_cast<int>(name.size()));
+    if (length > 0) {
+      std::string value(static_cast<std::size_t>(length) + 1, '\0');
+      const int n = lws_hdr_custom_copy(wsi, value.data(), length + 1, name.c_str(),
+                                        static_cast<int>(name.size()));
+      value.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+      // The proxy appends the address it saw: the last entry is the one to trust.
+      const auto comma = value.rfind(',');
+      std::string_view last = comma == std::string::npos
+                                  ? std::string_view(value)
+                                  : std::string_view(value).substr(comma + 1);
+      while (!last.empty() && last.front() == ' ')
+        last.remove_prefix(1);
+      if (!last.empty()) return std::string(last);
+    }
+  }
+  char address[64] = "";
+  lws_get_peer_simple(wsi, address, sizeof address);
+  return address;
+}
+
 }  // namespace chat::gateway

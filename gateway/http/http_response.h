@@ -32,4 +32,9 @@ std::optional<std::string> queryArg(lws* wsi, std::string_view name);
 // A request header by lws token, empty when absent.
 std::string requestHeader(lws* wsi, lws_token_indexes token);
 
+// The client address a per-IP cap counts: the last entry of the trusted proxy
+// header (the address the proxy saw) when one is configured and present, else
+// the peer address.
+std::string peerAddress(lws* wsi, const std::string& trustedProxyHeader);
+
 }  // namespace chat::gateway

@@ -169,6 +169,9 @@ int WsEndpoint::callback(lws* wsi, lws_callback_reasons reason, void* user, void
       case LWS_CALLBACK_CLOSED:
         handler->onClosed(*session);
         return 0;
+      case LWS_CALLBACK_WSI_DESTROY:
+        handler->onWsiDestroyed(wsi);
+        return 0;
       default:
         return lws_callback_http_dummy(wsi, reason, user, in, len);
     }

@@ -51,6 +51,8 @@ class EndpointHandler {
   virtual void onClosed(Session& session) = 0;
   // A TCP connection was accepted; false closes it at once.
   virtual bool onNetworkConnection() = 0;
+  // lws frees a connection (whatever state it reached): last call for `wsi`.
+  virtual void onWsiDestroyed(lws* wsi) = 0;
   // The RequestGate answered a request itself with `status` (a refusal).
   virtual void onRequestRefused(unsigned status) = 0;
   // A request with a chunked body, read whole by the RequestGate.
