@@ -157,7 +157,7 @@ std::vector<Spec> specs(const SettingsSources& src) {
        "least ms between two write passes; frames that arrive meanwhile share one send "
        "per client (0: write at once)",
        sizeIn(&Settings::writeGapMs, 0, 1000)},
-      {"MAX_CONNECTIONS", "100000", "WebSocket connections per process; more get 503",
+      {"MAX_CONNECTIONS", "100000", "WebSocket connections per worker process; more get 503",
        sizeIn(&Settings::maxConnections, 1, 10000000)},
       {"MAX_ROOMS_PER_CONNECTION", "32", "rooms one v1 connection may join",
        sizeIn(&Settings::maxRoomsPerConnection, 1, 10000)},
@@ -188,7 +188,8 @@ std::vector<Spec> specs(const SettingsSources& src) {
          s.authSecret = raw;
          return {};
        }},
-      {"MAX_CONNECTIONS_PER_IP", "0", "WebSocket connections per client address; 0: no cap",
+      {"MAX_CONNECTIONS_PER_IP", "0",
+       "WebSocket connections per client address and worker; 0: no cap",
        sizeIn(&Settings::maxConnectionsPerIp, 0, 10000000)},
       {"TRUSTED_PROXY_HEADER", "",
        "header naming the client address behind a load balancer (e.g. X-Forwarded-For)",
