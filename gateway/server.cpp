@@ -378,6 +378,7 @@ void Server::onClientText(Connection& connection, std::string_view text) {
 void Server::drain() {
   if (draining_) return;
   draining_ = true;
+  chat_.startDraining();
   // Refused at once, new connections go to another gateway.
   if (endpoint_) endpoint_->stopAccepting();
   Log::info("draining", {{"connections", std::to_string(connections_.size())},
@@ -399,7 +400,11 @@ void Server::finishDrainIfIdle() {
     });
     return;
   }
-  teardown();
+  // Every client has gone; their presence leaves were sent. Redis answers in
+  // order, so once a PING comes back they are done: then stop.
+  if (flushingPresence_) return;
+  flushingPresence_ = true;
+  if (!commands_.command({"PING"}, [this](redisReply*) { teardown(); })) teardown();
 }
 
 void Server::teardown() {

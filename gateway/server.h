@@ -111,6 +111,7 @@ class Server final : public EndpointHandler, public ConnectionHandler {
   WriteScheduler writes_;
   std::uint64_t nextConnectionId_ = 1;
   bool draining_ = false;
+  bool flushingPresence_ = false;  // the drain's last step: presence leaves out
   bool tornDown_ = false;
 
   std::unique_ptr<TlsTunnel> tls_;  // rediss:// only; outlives both connections

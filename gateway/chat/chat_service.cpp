@@ -97,6 +97,14 @@ void ChatService::onPlainText(Connection& connection, std::string_view text) {
     connection.closeSoon(common::plainCloseCode(*decoded.refusal), decoded.reason);
     return;
   }
+  if (draining_) {
+    // Never dropped silently: the client learns by the close, and reconnects
+    // (through the load balancer) to a gateway that is not stopping.
+    stats_.refuse(common::Refusal::kUnavailable);
+    connection.closeSoon(common::CloseCode::kTryAgainLater,
+                         "gateway shutting down: message not stored, reconnect");
+    return;
+  }
   // With AUTH_SECRET the token's subject is the author, whatever the frame says.
   const std::string& author =
       connection.username().empty() ? decoded.send->username : connection.username();
@@ -180,6 +188,13 @@ Membership* ChatService::joinedRoom(Connection& connection, const common::V1Clie
 void ChatService::v1Message(Connection& connection, const common::V1ClientFrame& frame) {
   Membership* m = joinedRoom(connection, frame);
   if (m == nullptr) return;
+  if (draining_) {
+    // From the start of a drain no new store begins, so the drain can end.
+    stats_.refuse(common::Refusal::kUnavailable);
+    sendError(connection, frame.ref, V1ErrorCode::kUnavailable,
+              "not stored: this gateway is shutting down, retry after reconnecting");
+    return;
+  }
   if (!frame.ref.empty()) {
     // A resend of a message already stored is acknowledged again, not stored.
     if (const auto* seen = connection.refs().find(frame.ref)) {

@@ -46,6 +46,9 @@ class ChatService {
   void onText(Connection& connection, std::string_view text);
 
   std::size_t storesInFlight() const { return storesInFlight_; }
+  // A drain began: new sends are refused (v1 `unavailable`, plain 1013) while
+  // the stores in flight finish.
+  void startDraining() { draining_ = true; }
   // Called whenever a store finishes (the drain waits for none in flight).
   void setOnStoreDone(std::function<void()> fn) { onStoreDone_ = std::move(fn); }
 
@@ -75,6 +78,7 @@ class ChatService {
   ServerStats& stats_;
   FindConnection find_;
   IsReady ready_;
+  bool draining_ = false;
   Clock clock_;
   std::size_t storesInFlight_ = 0;
   std::function<void()> onStoreDone_;

@@ -8,6 +8,7 @@
 #include <signal.h>
 
 #include <iostream>
+#include <set>
 
 #include "http_client.h"
 #include "socket_swarm.h"
@@ -93,6 +94,71 @@ TEST_F(HardeningShutdownTest, SigtermClosesClientsWith1001AndExitsWithinShutdown
   auto newcomer = connectPlain(b, room);
   EXPECT_EQ(receiveMessage(*newcomer).text, "before");
   EXPECT_EQ(receiveMessage(*newcomer).text, "after");
+}
+
+// A drain under steady traffic: from the signal on new sends are refused
+// (unavailable) or, once the close is decided, dropped unanswered; those in
+// flight are acked; the leave reaches the other gateway at once (not after
+// PRESENCE_TTL); the client gets 1001. Nothing acked is missing from history
+// and nothing refused is in it.
+TEST_F(HardeningShutdownTest, DrainUnderSteadyTrafficRefusesNewSendsAndClosesCleanly) {
+  EnvVars env = v1Env({{"SHUTDOWN_TIMEOUT", "8"}, {"PRESENCE_TTL", "30"}});
+  GatewayProcess& a = startGateway(env, "gw-a");
+  GatewayProcess& b = startGateway(env, "gw-b");
+  ASSERT_TRUE(a.waitReady());
+  ASSERT_TRUE(b.waitReady());
+  const std::string room = uniqueRoom();
+  V1Session sender = joinV1(a, room, "steady");
+  V1Session watcher = joinV1(b, room, "watcher");
+
+  std::set<std::string> acked;
+  std::set<std::string> refused;
+  const auto take = [&](const V1Frame& frame) {
+    if (frame.type() == "ack") acked.insert(frame.string("ref").value_or(""));
+    if (frame.type() == "error" && frame.string("code") == "unavailable")
+      refused.insert(frame.string("ref").value_or(""));
+  };
+  // A send every few milliseconds, the signal after the 30th, until the
+  // gateway closes the connection.
+  Deadline deadline(15s);
+  for (int sent = 1; sent <= 2000 && !sender.client->closeInfo() && !deadline.expired(); ++sent) {
+    if (sent == 30) {
+      ASSERT_EQ(::kill(a.pid(), SIGTERM), 0);
+    }
+    if (!sender.client->sendMessage("tick " + std::to_string(sent), "s" + std::to_string(sent)))
+      break;
+    // Stores stay in flight all along: the drain must not wait for a pause.
+    if (sent % 4 != 0) continue;
+    const Deadline slice(2ms);
+    while (std::optional<V1Frame> frame = sender.client->next(slice))
+      take(*frame);
+  }
+  while (std::optional<V1Frame> frame = sender.client->next(Deadline(10s)))
+    take(*frame);
+  ASSERT_TRUE(sender.client->closeInfo()) << "no close within 10 s of the last send";
+  const CloseInfo* close = &*sender.client->closeInfo();
+  EXPECT_EQ(close->code, 1001) << close->reason;
+  EXPECT_GE(acked.size(), 1u) << "the sends before the signal were stored";
+  EXPECT_TRUE(a.stop().success());
+
+  V1Frame leave = expectMatching(
+      *watcher.client,
+      [](const V1Frame& f) {
+        return f.type() == "presence" && f.string("event") == "leave" &&
+               f.string("username") == "steady";
+      },
+      "steady's presence leave, sent before its gateway exited", 5s);
+
+  // Everything acked is stored, and nothing refused is.
+  const auto stored = parseMessageArray(
+      httpGet(b.port(), "/api/rooms/" + room + "/messages?since=0&limit=1000").body);
+  std::set<std::string> texts;
+  for (const auto& m : stored)
+    texts.insert(m.text);
+  for (const auto& ref : acked)
+    EXPECT_EQ(texts.count("tick " + ref.substr(1)), 1u) << ref;
+  for (const auto& ref : refused)
+    EXPECT_EQ(texts.count("tick " + ref.substr(1)), 0u) << ref;
 }
 
 TEST_F(HardeningShutdownTest, SigkillLeavesTheOtherGatewayUnaffected) {
