@@ -17,7 +17,7 @@ constexpr std::pair<const char*, const char*> kSecurityHeaders[] = {
 }  // namespace
 
 int respondText(lws* wsi, unsigned status, std::string_view body, std::string_view contentType,
-                AfterResponse after) {
+                AfterResponse after, const ExtraHeader& extraHeader) {
   std::vector<unsigned char> buffer(LWS_PRE + kHeaderSpace + body.size());
   unsigned char* start = buffer.data() + LWS_PRE;
   unsigned char* p = start;
@@ -35,6 +35,12 @@ int respondText(lws* wsi, unsigned status, std::string_view body, std::string_vi
                                     static_cast<int>(std::strlen(value)), &p, end) != 0)
       return -1;
   }
+  if (!extraHeader.name.empty() &&
+      lws_add_http_header_by_name(wsi,
+                                  reinterpret_cast<const unsigned char*>(extraHeader.name.c_str()),
+                                  reinterpret_cast<const unsigned char*>(extraHeader.value.data()),
+                                  static_cast<int>(extraHeader.value.size()), &p, end) != 0)
+    return -1;
   if (after == AfterResponse::kClose) {
     static constexpr char kClose[] = "close";
     if (lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION,

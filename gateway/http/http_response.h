@@ -14,9 +14,15 @@ enum class AfterResponse { kKeepAlive, kClose };
 
 // Sends status, headers and body; returns what the HTTP callback should return.
 // kClose says `connection: close` and ends the connection after the body.
+// `extraHeader` (name with its colon, and value) is added when its name is set.
+struct ExtraHeader {
+  std::string name;  // e.g. "x-first-id:"
+  std::string value;
+};
 int respondText(lws* wsi, unsigned status, std::string_view body,
                 std::string_view contentType = "text/plain; charset=utf-8",
-                AfterResponse after = AfterResponse::kKeepAlive);
+                AfterResponse after = AfterResponse::kKeepAlive,
+                const ExtraHeader& extraHeader = {});
 
 // Serves `file` (which exists) with `contentType`; completion arrives as
 // LWS_CALLBACK_HTTP_FILE_COMPLETION. Returns what the HTTP callback should return.

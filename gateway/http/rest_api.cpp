@@ -46,8 +46,8 @@ std::optional<std::uint64_t> parseNumber(const std::string& s, std::uint64_t min
 // API answers end their connection: a client's next request then comes on a
 // new one, where the RequestGate can read a chunked body (lws 4.1 cannot read
 // one that follows on a kept-alive connection).
-int respondJson(lws* wsi, unsigned status, std::string_view body) {
-  return respondText(wsi, status, body, kJson, AfterResponse::kClose);
+int respondJson(lws* wsi, unsigned status, std::string_view body, const ExtraHeader& header = {}) {
+  return respondText(wsi, status, body, kJson, AfterResponse::kClose, header);
 }
 
 bool isPost(lws* wsi) {
@@ -100,20 +100,23 @@ int RestApi::startGet(lws* wsi, HttpExchange& exchange) {
       since ? HistoryQuery{HistoryQuery::Mode::kAfter, *since, static_cast<std::int64_t>(limit)}
             : HistoryQuery{HistoryQuery::Mode::kLast, limit, -1};
   pending_[exchange.id] = {wsi, &exchange};
-  const bool sent = store_.read(exchange.room, query,
-                                [this, id = exchange.id](std::optional<HistorySlice> slice) {
-                                  if (!slice) {
-                                    answerLater(id, 503, jsonError("redis unavailable"));
-                                    return;
-                                  }
-                                  std::string body = "[";
-                                  for (const auto& frame : slice->frames) {
-                                    if (body.size() > 1) body += ',';
-                                    body += frame;
-                                  }
-                                  body += "]\n";
-                                  answerLater(id, 200, std::move(body));
-                                });
+  const bool sent = store_.read(
+      exchange.room, query, [this, id = exchange.id](std::optional<HistorySlice> slice) {
+        if (!slice) {
+          answerLater(id, 503, jsonError("redis unavailable"));
+          return;
+        }
+        std::string body = "[";
+        for (const auto& frame : slice->frames) {
+          if (body.size() > 1) body += ',';
+          body += frame;
+        }
+        body += "]\n";
+        // Where the retained window starts: a reader
+        // whose `since` is older knows it missed some.
+        const std::uint64_t firstId = slice->length > 0 ? slice->lastId - slice->length + 1 : 0;
+        answerLater(id, 200, std::move(body), std::to_string(firstId));
+      });
   if (!sent) {
     pending_.erase(exchange.id);
     return respondJson(wsi, 503, jsonError("redis unavailable"));
@@ -197,7 +200,8 @@ void RestApi::publish(const std::string& room, std::string_view authorization,
   if (!sent) (*shared)(503, jsonError("not stored: redis unavailable"));
 }
 
-void RestApi::answerLater(std::uint64_t id, unsigned status, std::string body) {
+void RestApi::answerLater(std::uint64_t id, unsigned status, std::string body,
+                          std::string firstId) {
   const auto it = pending_.find(id);
   if (it == pending_.end()) return;  // the client went away
   auto [wsi, exchange] = it->second;
@@ -205,6 +209,7 @@ void RestApi::answerLater(std::uint64_t id, unsigned status, std::string body) {
   exchange->answered = true;
   exchange->status = status;
   exchange->response = std::move(body);
+  exchange->firstId = std::move(firstId);
   lws_callback_on_writable(wsi);
 }
 
@@ -212,9 +217,11 @@ int RestApi::onWritable(lws* wsi, HttpExchange*& exchange) {
   if (exchange == nullptr || !exchange->answered) return 0;
   const unsigned status = exchange->status;
   const std::string body = std::move(exchange->response);
+  const ExtraHeader header =
+      exchange->firstId.empty() ? ExtraHeader{} : ExtraHeader{"x-first-id:", exchange->firstId};
   delete exchange;
   exchange = nullptr;
-  return respondJson(wsi, status, body);
+  return respondJson(wsi, status, body, header);
 }
 
 void RestApi::onClosed(HttpExchange*& exchange) {

@@ -29,6 +29,7 @@ struct HttpExchange {
   bool answered = false;
   unsigned status = 0;
   std::string response;
+  std::string firstId;  // GET: the X-First-Id header
 };
 
 class RestApi {
@@ -56,7 +57,7 @@ class RestApi {
 
  private:
   int startGet(lws* wsi, HttpExchange& exchange);
-  void answerLater(std::uint64_t id, unsigned status, std::string body);
+  void answerLater(std::uint64_t id, unsigned status, std::string body, std::string firstId = {});
   bool authorized(std::string_view authorizationHeader) const;
 
   const common::Settings& settings_;

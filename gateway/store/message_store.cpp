@@ -3,6 +3,7 @@
 #include <openssl/sha.h>
 
 #include <charconv>
+#include <chrono>
 #include <random>
 
 #include "log/log.h"
@@ -10,6 +11,9 @@
 
 namespace chat::gateway {
 namespace {
+
+// How long the sequence a join created for a room without messages lasts.
+constexpr std::chrono::milliseconds kUnusedSequenceLifetime = std::chrono::hours(24);
 
 std::string sha1Hex(std::string_view text) {
   unsigned char digest[SHA_DIGEST_LENGTH];
@@ -129,30 +133,31 @@ bool MessageStore::store(std::string_view room, std::string_view body, StoreFn d
 
 bool MessageStore::read(std::string_view room, const HistoryQuery& query, ReadFn done) {
   static constexpr std::string_view kModes[] = {"last", "join", "after", "before"};
-  return evalScript(read_, {keys_.seq(room), keys_.history(room), keys_.presence(room)},
-                    {std::string(kModes[static_cast<int>(query.mode)]), std::to_string(query.a),
-                     std::to_string(query.b), newEpoch()},
-                    [done = std::move(done)](redisReply* reply) {
-                      if (reply == nullptr || reply->type != REDIS_REPLY_ARRAY ||
-                          reply->elements != 5 || reply->element[3]->type != REDIS_REPLY_ARRAY ||
-                          reply->element[4]->type != REDIS_REPLY_ARRAY) {
-                        logScriptError("read", reply);
-                        done(std::nullopt);
-                        return;
-                      }
-                      HistorySlice slice;
-                      slice.epoch = asString(reply->element[0]);
-                      slice.lastId = asInteger<std::uint64_t>(reply->element[1]).value_or(0);
-                      slice.length = asInteger<std::uint64_t>(reply->element[2]).value_or(0);
-                      const redisReply* frames = reply->element[3];
-                      slice.frames.reserve(frames->elements);
-                      for (std::size_t i = 0; i < frames->elements; ++i)
-                        slice.frames.emplace_back(asString(frames->element[i]));
-                      const redisReply* present = reply->element[4];
-                      for (std::size_t i = 0; i < present->elements; ++i)
-                        slice.present.emplace_back(asString(present->element[i]));
-                      done(std::move(slice));
-                    });
+  return evalScript(
+      read_, {keys_.seq(room), keys_.history(room), keys_.presence(room)},
+      {std::string(kModes[static_cast<int>(query.mode)]), std::to_string(query.a),
+       std::to_string(query.b), newEpoch(), std::to_string(kUnusedSequenceLifetime.count())},
+      [done = std::move(done)](redisReply* reply) {
+        if (reply == nullptr || reply->type != REDIS_REPLY_ARRAY || reply->elements != 5 ||
+            reply->element[3]->type != REDIS_REPLY_ARRAY ||
+            reply->element[4]->type != REDIS_REPLY_ARRAY) {
+          logScriptError("read", reply);
+          done(std::nullopt);
+          return;
+        }
+        HistorySlice slice;
+        slice.epoch = asString(reply->element[0]);
+        slice.lastId = asInteger<std::uint64_t>(reply->element[1]).value_or(0);
+        slice.length = asInteger<std::uint64_t>(reply->element[2]).value_or(0);
+        const redisReply* frames = reply->element[3];
+        slice.frames.reserve(frames->elements);
+        for (std::size_t i = 0; i < frames->elements; ++i)
+          slice.frames.emplace_back(asString(frames->element[i]));
+        const redisReply* present = reply->element[4];
+        for (std::size_t i = 0; i < present->elements; ++i)
+          slice.present.emplace_back(asString(present->element[i]));
+        done(std::move(slice));
+      });
 }
 
 bool MessageStore::presence(std::string_view room, PresenceOp op, std::string_view gatewayId,

@@ -12,7 +12,7 @@ namespace chat::gateway::scripts {
 
 // Ensures the sequence exists; when it does not (first use, or its state was
 // lost) it starts a new epoch (ARGV-supplied, random) and drops any orphaned
-// history so ids and history never disagree. Shared by both scripts below.
+// history so ids and history never disagree.
 #define CHAT_LUA_ENSURE_SEQUENCE(epochArg)                   \
   "local epoch = redis.call('HGET', KEYS[1], 'epoch')\n"     \
   "if not epoch then\n"                                      \
@@ -24,9 +24,12 @@ namespace chat::gateway::scripts {
 
 // Stores one message. KEYS: seq, history. ARGV: room, body
 // (`"username":..,"text":..}`), history size, channel, candidate epoch.
-// Builds the frame, RPUSH, LTRIM, PUBLISH. Returns {id, ts, epoch}.
+// Builds the frame, RPUSH, LTRIM, PUBLISH. Returns {id, ts, epoch}. A
+// sequence a join created carries an expiry (no message yet): the first
+// message makes it permanent.
 inline constexpr std::string_view kStore =
     CHAT_LUA_ENSURE_SEQUENCE("ARGV[5]")
+    "redis.call('PERSIST', KEYS[1])\n"
     "local id = redis.call('HINCRBY', KEYS[1], 'id', 1)\n"
     "local t = redis.call('TIME')\n"
     "local ts = t[1] .. string.format('%03d', math.floor(tonumber(t[2]) / 1000))\n"
@@ -39,15 +42,27 @@ inline constexpr std::string_view kStore =
 
 // Reads a slice of history by id. The list always holds the contiguous ids
 // last-llen+1 .. last, so an id maps to an index without a search.
-// KEYS: seq, history, presence. ARGV: mode, a, b, candidate epoch.
+// KEYS: seq, history, presence. ARGV: mode, a, b, candidate epoch, expiry ms.
 //   last:   the last `a` messages
 //   join:   the last max(a, last - b) messages (b = oldest `since` wanted, -1
 //           for none), and the users present
-//   after:  up to `b` messages with id > a
+//   after:  up to `b` messages with id > a; when a is older than the first
+//           retained id, the first `b` retained ones (a reader that fell behind)
 //   before: up to `b` messages with id < a
 // Returns {epoch, last_id, llen, {frames oldest first}, {present users}}.
+// Reads create no keys (anonymous reads must not fill Redis), but for a join
+// of a room with no sequence: `joined` needs an epoch, so it creates one that
+// expires unless a message is stored (the store script removes the expiry).
+// Any other read of such a room returns an empty epoch and nothing else.
 inline constexpr std::string_view kRead =
-    CHAT_LUA_ENSURE_SEQUENCE("ARGV[4]")
+    "local epoch = redis.call('HGET', KEYS[1], 'epoch')\n"
+    "if not epoch then\n"
+    "  if ARGV[1] ~= 'join' then return {'', 0, 0, {}, {}} end\n"
+    "  epoch = ARGV[4]\n"
+    "  redis.call('DEL', KEYS[2])\n"
+    "  redis.call('HSET', KEYS[1], 'epoch', epoch, 'id', 0)\n"
+    "  redis.call('PEXPIRE', KEYS[1], ARGV[5])\n"
+    "end\n"
     "local last = tonumber(redis.call('HGET', KEYS[1], 'id')) or 0\n"
     "local llen = redis.call('LLEN', KEYS[2])\n"
     "local first = last - llen + 1\n"
@@ -60,6 +75,7 @@ inline constexpr std::string_view kRead =
     "  if mode == 'join' and b >= 0 and b < last and last - b > n then n = last - b end\n"
     "  lo, hi = last - n + 1, last\n"
     "end\n"
+    "if mode == 'after' and lo < first then lo, hi = first, first + b - 1 end\n"
     "if lo < first then lo = first end\n"
     "if hi > last then hi = last end\n"
     "local frames = {}\n"
