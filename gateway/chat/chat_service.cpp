@@ -122,7 +122,7 @@ void ChatService::onPlainText(Connection& connection, std::string_view text) {
           // Never drop a plain client's message silently: it learns by the close.
           if (Connection* c = find_(id))
             c->closeSoon(common::CloseCode::kTryAgainLater,
-                         "message not stored: redis unavailable");
+                         "message may not be stored: redis unavailable");
         }
         storeDone();
       });
@@ -222,12 +222,15 @@ void ChatService::v1Message(Connection& connection, const common::V1ClientFrame&
           stats_.refuse(common::Refusal::kUnavailable);
           if (c != nullptr) {
             if (!ref.empty()) c->refs().forget(ref);
-            sendError(*c, ref, V1ErrorCode::kUnavailable, "not stored: redis unavailable, retry");
+            sendError(*c, ref, V1ErrorCode::kUnavailable,
+                      "may not be stored: redis unavailable, retry with the same ref");
           }
         }
         if (c != nullptr) c->storeFinished();
         storeDone();
-      });
+      },
+      frame.ref.empty() ? std::nullopt
+                        : std::optional<SendRef>(SendRef{connection.username(), frame.ref}));
   if (!sent) {
     --storesInFlight_;
     connection.storeFinished();

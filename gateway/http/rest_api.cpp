@@ -190,7 +190,7 @@ void RestApi::publish(const std::string& room, std::string_view authorization,
       store_.store(room, message, [this, shared, room, message](std::optional<StoredAck> ack) {
         if (!ack) {
           ++stats_.storeFailures;
-          (*shared)(503, jsonError("not stored: redis unavailable"));
+          (*shared)(503, jsonError("may not be stored: redis unavailable"));
           return;
         }
         ++stats_.messagesStored;

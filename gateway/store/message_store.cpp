@@ -12,6 +12,9 @@
 namespace chat::gateway {
 namespace {
 
+// How long a send's idempotency key lasts: a client retries within seconds
+// (reconnect and resend), well inside this.
+constexpr std::chrono::milliseconds kIdempotencyLifetime = std::chrono::minutes(5);
 // How long the sequence a join created for a room without messages lasts.
 constexpr std::chrono::milliseconds kUnusedSequenceLifetime = std::chrono::hours(24);
 
@@ -106,11 +109,15 @@ bool MessageStore::evalScript(const Script& script, std::vector<std::string> key
   return redis_.command(first, std::move(retry));
 }
 
-bool MessageStore::store(std::string_view room, std::string_view body, StoreFn done) {
+bool MessageStore::store(std::string_view room, std::string_view body, StoreFn done,
+                         std::optional<SendRef> sendRef) {
   std::string roomName(room);
+  std::vector<std::string> keys = {keys_.seq(room), keys_.history(room)};
+  if (sendRef) keys.push_back(keys_.sendRef(room, sendRef->username, sendRef->ref));
   return evalScript(
-      store_, {keys_.seq(room), keys_.history(room)},
-      {roomName, std::string(body), historySize_, keys_.channel(room), newEpoch()},
+      store_, std::move(keys),
+      {roomName, std::string(body), historySize_, keys_.channel(room), newEpoch(),
+       std::to_string(kIdempotencyLifetime.count())},
       [done = std::move(done)](redisReply* reply) {
         if (reply == nullptr || reply->type != REDIS_REPLY_ARRAY || reply->elements != 3) {
           logScriptError("store", reply);

@@ -50,6 +50,13 @@ class HistorySource {
 
 enum class PresenceOp { kJoin, kRefresh, kLeave };
 
+// Who sent a message under which client `ref`: a resend with both the same,
+// within a few minutes, is not stored again.
+struct SendRef {
+  std::string_view username;
+  std::string_view ref;
+};
+
 class MessageStore final : public HistorySource {
  public:
   using StoreFn = std::function<void(std::optional<StoredAck>)>;
@@ -61,7 +68,9 @@ class MessageStore final : public HistorySource {
 
   // Stores a message whose body came from encodeMessageBody. `done` gets
   // nullopt when Redis is unavailable or refused; false when not even sent.
-  bool store(std::string_view room, std::string_view body, StoreFn done);
+  // With `sendRef`, a resend gets the first store's ack and stores nothing.
+  bool store(std::string_view room, std::string_view body, StoreFn done,
+             std::optional<SendRef> sendRef = std::nullopt);
 
   bool read(std::string_view room, const HistoryQuery& query, ReadFn done) override;
 

@@ -16,6 +16,13 @@ class RedisKeys {
   std::string history(std::string_view room) const { return roomKey(room) + ":history"; }
   std::string presence(std::string_view room) const { return roomKey(room) + ":presence"; }
   std::string channel(std::string_view room) const { return roomKey(room); }
+  // The idempotency key of a send: (room, username, ref). The username's
+  // length comes first, so no username and ref pair reads as another.
+  std::string sendRef(std::string_view room, std::string_view username,
+                      std::string_view ref) const {
+    return roomKey(room) + ":ref:" + std::to_string(username.size()) + ":" + std::string(username) +
+           ":" + std::string(ref);
+  }
   // A channel every gateway subscribes to, so the subscriber connection is
   // always in subscribed mode and readiness can be confirmed by Redis.
   std::string controlChannel() const { return prefix_ + ":control"; }

@@ -22,12 +22,22 @@ namespace chat::gateway::scripts {
   "  redis.call('HSET', KEYS[1], 'epoch', epoch, 'id', 0)\n" \
   "end\n"
 
-// Stores one message. KEYS: seq, history. ARGV: room, body
-// (`"username":..,"text":..}`), history size, channel, candidate epoch.
-// Builds the frame, RPUSH, LTRIM, PUBLISH. Returns {id, ts, epoch}. A
-// sequence a join created carries an expiry (no message yet): the first
-// message makes it permanent.
+// Stores one message. KEYS: seq, history, and for a send with a ref its
+// idempotency key. ARGV: room, body (`"username":..,"text":..}`), history
+// size, channel, candidate epoch, idempotency lifetime ms. Builds the frame,
+// RPUSH, LTRIM, PUBLISH. Returns {id, ts, epoch}. A resend whose idempotency
+// key is still there returns the first store's {id, ts, epoch} and stores
+// nothing (PROTOCOL.md section 4): so does a retry after a reply that was
+// lost with its connection, through any gateway. A sequence a join created
+// carries an expiry (no message yet): the first message makes it permanent.
 inline constexpr std::string_view kStore =
+    "if KEYS[3] then\n"
+    "  local seen = redis.call('GET', KEYS[3])\n"
+    "  if seen then\n"
+    "    local id, ts, epoch = string.match(seen, '^(%d+):(%d+):(.*)$')\n"
+    "    return {tonumber(id), ts, epoch}\n"
+    "  end\n"
+    "end\n"
     CHAT_LUA_ENSURE_SEQUENCE("ARGV[5]")
     "redis.call('PERSIST', KEYS[1])\n"
     "local id = redis.call('HINCRBY', KEYS[1], 'id', 1)\n"
@@ -38,6 +48,9 @@ inline constexpr std::string_view kStore =
     "redis.call('RPUSH', KEYS[2], frame)\n"
     "redis.call('LTRIM', KEYS[2], -tonumber(ARGV[3]), -1)\n"
     "redis.call('PUBLISH', ARGV[4], frame)\n"
+    "if KEYS[3] then\n"
+    "  redis.call('SET', KEYS[3], id .. ':' .. ts .. ':' .. epoch, 'PX', ARGV[6])\n"
+    "end\n"
     "return {id, ts, epoch}\n";
 
 // Reads a slice of history by id. The list always holds the contiguous ids

@@ -111,3 +111,36 @@ TEST_F(V1AckHistoryTest, ResendWithTheSameRefIsStoredOnce) {
 
 }  // namespace
 }  // namespace chat::testing
+
+namespace chat::testing {
+namespace {
+
+// The idempotency key lives in Redis, per (room, username, ref): a retry on a
+// new connection, after a reconnect or through another gateway, gets the first
+// store's ack and stores nothing (the reply of the first store may have been
+// lost with its connection). It is the username's: another user's ref is new.
+TEST_F(V1AckHistoryTest, ARetryOnAnotherConnectionOrGatewayIsStoredOnce) {
+  auto [a, b, room, alice, bob] = openAliceAndBob();
+  ASSERT_FALSE(HasFailure());
+  RedisClient redis = redisClient();
+  const V1Ack first = sendAndAck(*alice.client, "across", "retry-1");
+  alice.client->ws().sendClose();
+
+  V1Session again = joinV1(a, room, "alice");
+  const V1Ack sameGateway = sendAndAck(*again.client, "across", "retry-1");
+  EXPECT_EQ(sameGateway.id, first.id);
+  EXPECT_EQ(sameGateway.ts, first.ts);
+  V1Session elsewhere = joinV1(b, room, "alice");
+  const V1Ack otherGateway = sendAndAck(*elsewhere.client, "across", "retry-1");
+  EXPECT_EQ(otherGateway.id, first.id);
+  EXPECT_EQ(otherGateway.ts, first.ts);
+  EXPECT_EQ(redis.integer({"LLEN", historyKey(room)}), 1);
+
+  EXPECT_EQ(sendAndAck(*bob.client, "bob's", "retry-1").id, first.id + 1);
+  const std::int64_t ttl = redis.integer({"PTTL", "chat:{" + room + "}:ref:5:alice:retry-1"});
+  EXPECT_GT(ttl, 0) << "the idempotency key expires";
+  EXPECT_LE(ttl, 5 * 60 * 1000);
+}
+
+}  // namespace
+}  // namespace chat::testing
