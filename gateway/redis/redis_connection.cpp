@@ -2,12 +2,11 @@
 
 #include <sys/ioctl.h>
 
-#include <hiredis/adapters/libuv.h>
-
 #include <algorithm>
 #include <random>
 
 #include "log/log.h"
+#include "redis/hiredis_loop.h"
 
 namespace chat::gateway {
 namespace {
@@ -74,7 +73,7 @@ void RedisConnection::connect() {
     markDown(reason);
     return;
   }
-  if (redisLibuvAttach(ctx, loop_) != REDIS_OK) {
+  if (!attachToLoop(ctx, loop_)) {
     redisAsyncFree(ctx);
     markDown("cannot attach to the event loop");
     return;

@@ -1,0 +1,181 @@
+// A Redis link that dies by a reset (what a SIGKILLed Redis sends while the
+// gateway writes to it) must be noticed. libuv reports such a socket error as
+// a poll error and stops polling; hiredis 0.14's own libuv adapter ignored
+// that, so the link stayed "up" for ever: stores never answered, /readyz 200,
+// no reconnect. That was the intermittent hang of the SIGKILL-Redis test.
+// Here a stand-in Redis resets the command link on demand, deterministically.
+
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <mutex>
+#include <thread>
+
+#include "gateway_test.h"
+#include "http_client.h"
+#include "resp.h"
+#include "wait.h"
+
+namespace chat::testing {
+namespace {
+
+// Speaks just enough RESP for a gateway to come up: AUTH-less handshake
+// (CLIENT SETNAME), SCRIPT LOAD, SUBSCRIBE, PING; anything else gets an error.
+// resetLink(suffix) resets (SO_LINGER 0) the connection whose client name
+// ends with `suffix`. One thread serves every connection with poll().
+class StandInRedis {
+ public:
+  StandInRedis() {
+    listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof address;
+    if (::bind(listener_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+        ::listen(listener_, 16) != 0 ||
+        ::getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &length) != 0)
+      throw std::runtime_error("stand-in redis: cannot listen");
+    port_ = ntohs(address.sin_port);
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~StandInRedis() {
+    stop_ = true;
+    thread_.join();
+    for (auto& c : clients_)
+      ::close(c.fd);
+    ::close(listener_);
+  }
+
+  std::uint16_t port() const { return port_; }
+  void resetLink(std::string suffix) {
+    std::lock_guard lock(mutex_);
+    resetSuffix_ = std::move(suffix);
+  }
+  int accepted() const { return accepted_; }
+
+ private:
+  struct Client {
+    int fd;
+    std::string input;
+    std::string name;
+  };
+
+  void serve() {
+    while (!stop_) {
+      std::vector<pollfd> fds{{listener_, POLLIN, 0}};
+      for (const auto& c : clients_)
+        fds.push_back({c.fd, POLLIN, 0});
+      ::poll(fds.data(), fds.size(), 20);  // also a bound on how late a reset comes
+      if (fds[0].revents & POLLIN) {
+        const int fd = ::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
+        if (fd >= 0) {
+          clients_.push_back({fd, {}, {}});
+          ++accepted_;
+        }
+      }
+      for (std::size_t i = 1; i < fds.size(); ++i) {
+        if (fds[i].revents & (POLLIN | POLLHUP)) read(clients_[i - 1]);
+      }
+      resetIfAsked();
+      std::erase_if(clients_, [](const Client& c) { return c.fd < 0; });
+    }
+  }
+
+  void read(Client& c) {
+    char buffer[4096];
+    const ssize_t n = ::recv(c.fd, buffer, sizeof buffer, 0);
+    if (n <= 0) {
+      ::close(c.fd);
+      c.fd = -1;
+      return;
+    }
+    c.input.append(buffer, static_cast<std::size_t>(n));
+    for (;;) {
+      Reply command;
+      std::size_t consumed = 0;
+      if (decodeReply(c.input, command, consumed) != DecodeStatus::kComplete) return;
+      c.input.erase(0, consumed);
+      std::vector<std::string> args;
+      for (const auto& e : command.elements)
+        args.push_back(e.str);
+      const std::string answer = respond(c, args);
+      (void)::send(c.fd, answer.data(), answer.size(), MSG_NOSIGNAL);
+    }
+  }
+
+  static std::string bulk(const std::string& s) {
+    return "$" + std::to_string(s.size()) + "\r\n" + s + "\r\n";
+  }
+
+  std::string respond(Client& c, const std::vector<std::string>& args) {
+    if (args.empty()) return "-ERR empty\r\n";
+    if (args[0] == "CLIENT" && args.size() == 3) {
+      c.name = args[2];
+      return "+OK\r\n";
+    }
+    if (args[0] == "SCRIPT") return bulk(std::string(40, 'a'));
+    if (args[0] == "PING") return "+PONG\r\n";
+    if (args[0] == "SUBSCRIBE") {
+      std::string out;
+      for (std::size_t i = 1; i < args.size(); ++i)
+        out += "*3\r\n" + bulk("subscribe") + bulk(args[i]) + ":" + std::to_string(i) + "\r\n";
+      return out;
+    }
+    return "-ERR the stand-in does not do " + args[0] + "\r\n";
+  }
+
+  void resetIfAsked() {
+    std::lock_guard lock(mutex_);
+    if (resetSuffix_.empty()) return;
+    for (auto& c : clients_) {
+      if (c.fd < 0 || c.name.size() < resetSuffix_.size() ||
+          c.name.compare(c.name.size() - resetSuffix_.size(), resetSuffix_.size(), resetSuffix_) !=
+              0)
+        continue;
+      const linger reset{1, 0};
+      ::setsockopt(c.fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+      ::close(c.fd);  // RST, not FIN
+      c.fd = -1;
+    }
+    resetSuffix_.clear();
+  }
+
+  int listener_ = -1;
+  std::uint16_t port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> accepted_{0};
+  std::mutex mutex_;
+  std::string resetSuffix_;
+  std::vector<Client> clients_;  // the serving thread's
+  std::thread thread_;
+};
+
+class RedisLinkTest : public GatewayTest {};
+
+TEST_F(RedisLinkTest, AResetCommandLinkIsNoticedAndReconnected) {
+  StandInRedis redis;
+  GatewayProcess& gateway = startGatewayOn("redis://127.0.0.1:" + std::to_string(redis.port()));
+  ASSERT_TRUE(gateway.waitReady()) << httpGet(gateway.port(), "/readyz").body;
+  const int before = redis.accepted();
+
+  redis.resetLink(":cmd");
+  // Noticed at once (the reset is a socket error), then reconnected.
+  EXPECT_TRUE(waitFor([&] { return redis.accepted() > before; }, 10s))
+      << "the gateway never reconnected: it did not notice the reset";
+  EXPECT_TRUE(gateway.waitReady());
+  // "event=redis_down conn=chat-gw:gw-1:cmd" (or gw-1-w2:cmd with workers)
+  const std::string log = gateway.readStderr();
+  bool cmdDown = false;
+  for (std::size_t at = log.find("event=redis_down"); at != std::string::npos;
+       at = log.find("event=redis_down", at + 1)) {
+    const std::string line = log.substr(at, log.find('\n', at) - at);
+    cmdDown = cmdDown || line.find(":cmd ") != std::string::npos;
+  }
+  EXPECT_TRUE(cmdDown) << log;
+}
+
+}  // namespace
+}  // namespace chat::testing
