@@ -41,10 +41,14 @@ Server::Server(uv_loop_t* loop, common::Settings settings, WorkerSeat seat)
                        store_.onConnectionUp();
                        // Entries may have expired while Redis was away.
                        presence_.refreshAll();
+                       // The other workers' /readyz learns it now, not a beat later.
+                       reporter_.publish(false);
                      },
-                 .onDown = {}}),
+                 .onDown = [this] { reporter_.publish(false); }},
+                {.replyTimeout = settings_.redisTimeout, .pingWhenIdle = true}),
       store_(commands_, keys_, settings_.historySize),
-      bus_(loop, settings_.redis, "chat-gw:" + settings_.gatewayId + ":sub", keys_),
+      bus_(loop, settings_.redis, "chat-gw:" + settings_.gatewayId + ":sub", keys_,
+           settings_.redisTimeout),
       hub_(loop, bus_, store_, settings_.historyOnJoin, slot_.hub),
       presence_(loop, store_, settings_.gatewayId, settings_.presenceTtl),
       chat_(
@@ -104,6 +108,7 @@ Server::Server(uv_loop_t* loop, common::Settings settings, WorkerSeat seat)
     bus_.readPending(kReadAheadReads);
     commands_.readPending(kReadAheadReads);
   });
+  bus_.setOnReadinessChange([this] { reporter_.publish(false); });
   chat_.setOnStoreDone([this] {
     if (draining_) finishDrainIfIdle();
   });

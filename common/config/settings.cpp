@@ -107,6 +107,9 @@ std::vector<Spec> specs(const SettingsSources& src) {
          s.redisTlsCa = raw;
          return {};
        }},
+      {"REDIS_TIMEOUT", "5",
+       "seconds a Redis link may leave a command unanswered before it counts as down",
+       seconds(&Settings::redisTimeout, 0.1, 3600)},
       {"REDIS_PREFIX", "chat", "prefix of every Redis key and channel",
        [](Settings& s, const std::string& raw) -> std::string {
          if (raw.empty() || raw.size() > 64) return "must be 1-64 characters";

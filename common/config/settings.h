@@ -51,6 +51,8 @@ struct Settings {
   std::chrono::milliseconds pingInterval{25000};
   std::chrono::milliseconds pingTimeout{60000};
   std::chrono::milliseconds shutdownTimeout{10000};
+  // A Redis link with a command unanswered this long is down (a hung Redis).
+  std::chrono::milliseconds redisTimeout{5000};
 };
 
 // Where a setting's value came from, lowest precedence first.

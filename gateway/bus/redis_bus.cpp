@@ -5,7 +5,7 @@
 namespace chat::gateway {
 
 RedisBus::RedisBus(uv_loop_t* loop, const common::RedisEndpoint& endpoint, std::string clientName,
-                   const RedisKeys& keys)
+                   const RedisKeys& keys, std::chrono::milliseconds replyTimeout)
     : keys_(keys),
       connection_(loop, endpoint, std::move(clientName),
                   {.onUp =
@@ -17,7 +17,9 @@ RedisBus::RedisBus(uv_loop_t* loop, const common::RedisEndpoint& endpoint, std::
                        [this] {
                          controlConfirmed_ = false;
                          listener_->onBusDown();
-                       }}) {}
+                         if (onReadinessChange_) onReadinessChange_();
+                       }},
+                  {.replyTimeout = replyTimeout, .pingWhenIdle = false}) {}
 
 bool RedisBus::subscribe(std::string_view room) {
   if (!ready()) return false;
@@ -59,6 +61,7 @@ void RedisBus::handlePubSub(const redisReply* reply) {
       controlConfirmed_ = true;
       Log::info("bus_ready", {{"conn", connection_.name()}});
       listener_->onBusUp();
+      if (onReadinessChange_) onReadinessChange_();
     }
   } else if (kind == "unsubscribe") {
     if (room) listener_->onRoomUnsubscribed(*room);

@@ -4,6 +4,8 @@
 // every connect, so `ready()` means Redis confirmed a subscription on the live
 // link. Loop thread only.
 
+#include <chrono>
+#include <functional>
 #include <string>
 
 #include "bus/bus.h"
@@ -14,8 +16,9 @@ namespace chat::gateway {
 
 class RedisBus final : public Bus {
  public:
+  // `replyTimeout`: see RedisConnection::Liveness.
   RedisBus(uv_loop_t* loop, const common::RedisEndpoint& endpoint, std::string clientName,
-           const RedisKeys& keys);
+           const RedisKeys& keys, std::chrono::milliseconds replyTimeout);
 
   // The listener must be set before start() and outlive the bus.
   void start(BusListener& listener) {
@@ -23,6 +26,8 @@ class RedisBus final : public Bus {
     connection_.start();
   }
   void stop() { connection_.stop(); }
+  // Called whenever ready() may have changed (after the listener heard of it).
+  void setOnReadinessChange(std::function<void()> fn) { onReadinessChange_ = std::move(fn); }
   void connectVia(std::string unixSocketPath) { connection_.connectVia(std::move(unixSocketPath)); }
 
   bool subscribe(std::string_view room) override;
@@ -40,6 +45,7 @@ class RedisBus final : public Bus {
 
   const RedisKeys& keys_;
   BusListener* listener_ = nullptr;
+  std::function<void()> onReadinessChange_;
   bool controlConfirmed_ = false;
   RedisConnection connection_;  // last: its teardown runs callbacks that use the members above
 };

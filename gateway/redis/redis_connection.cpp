@@ -29,13 +29,15 @@ std::chrono::milliseconds backoffDelay(unsigned attempt) {
 }  // namespace
 
 RedisConnection::RedisConnection(uv_loop_t* loop, common::RedisEndpoint endpoint,
-                                 std::string clientName, Listener listener)
+                                 std::string clientName, Listener listener, Liveness liveness)
     : loop_(loop),
       endpoint_(std::move(endpoint)),
       clientName_(std::move(clientName)),
       listener_(std::move(listener)),
+      liveness_(liveness),
       retryTimer_(loop),
-      connectTimeout_(loop) {}
+      connectTimeout_(loop),
+      livenessTimer_(loop) {}
 
 RedisConnection::~RedisConnection() {
   stop();
@@ -49,6 +51,7 @@ void RedisConnection::stop() {
   state_ = State::kStopped;
   retryTimer_.stop();
   connectTimeout_.stop();
+  livenessTimer_.stop();
   abandonContext();
 }
 
@@ -57,6 +60,7 @@ void RedisConnection::abandonContext() {
   redisAsyncContext* ctx = ctx_;
   ctx_ = nullptr;
   ctx->data = nullptr;  // callbacks below must not reach us
+  sentAt_.clear();
   // Runs every pending reply callback with nullptr, synchronously.
   redisAsyncFree(ctx);
 }
@@ -80,6 +84,10 @@ void RedisConnection::connect() {
   }
   ctx->data = this;
   ctx_ = ctx;
+  sentAt_.clear();
+  // The kernel probes an idle link, so a peer that vanished is found even
+  // without traffic (unix sockets need none).
+  if (!endpoint_.unixSocket && viaSocket_.empty()) redisEnableKeepAlive(&ctx->c);
   redisAsyncSetConnectCallback(ctx, onConnect);
   redisAsyncSetDisconnectCallback(ctx, onDisconnect);
   connectTimeout_.once(kConnectTimeout, [this] {
@@ -139,6 +147,9 @@ void RedisConnection::sendHandshake() {
         attempt_ = 0;
         connectTimeout_.stop();
         Log::info("redis_up", {{"conn", clientName_}, {"url", endpoint_.redacted()}});
+        lastReplyAt_ = uv_now(loop_);
+        livenessTimer_.every(std::max(std::chrono::milliseconds(50), liveness_.replyTimeout / 4),
+                             [this] { checkLiveness(); });
         if (listener_.onUp) listener_.onUp();
       }
     });
@@ -151,6 +162,8 @@ void RedisConnection::sendHandshake() {
     if (redisAsyncCommandArgv(ctx_, onReply, fn, static_cast<int>(args.size()), args.data(),
                               lens.data()) != REDIS_OK) {
       delete fn;
+    } else {
+      sentAt_.push_back(uv_now(loop_));
     }
   }
 }
@@ -159,6 +172,7 @@ void RedisConnection::onDisconnect(const redisAsyncContext* ctx, int status) {
   auto* self = static_cast<RedisConnection*>(ctx->data);
   if (self == nullptr) return;
   self->ctx_ = nullptr;  // hiredis frees it after this callback
+  self->sentAt_.clear();
   self->markDown(status == REDIS_OK ? "disconnected" : ctx->errstr);
 }
 
@@ -167,6 +181,7 @@ void RedisConnection::markDown(std::string_view reason) {
   const bool wasUp = state_ == State::kUp;
   state_ = State::kIdle;
   connectTimeout_.stop();
+  livenessTimer_.stop();
   if (wasUp || attempt_ == 0) {
     // Log once per state change, not once per retry.
     Log::warn("redis_down", {{"conn", clientName_}, {"reason", reason}});
@@ -186,12 +201,35 @@ void RedisConnection::scheduleReconnect() {
 
 bool RedisConnection::command(const std::vector<std::string_view>& argv, ReplyFn fn) {
   if (state_ != State::kUp || ctx_ == nullptr) return false;
+  return send(argv, std::move(fn));
+}
+
+bool RedisConnection::send(const std::vector<std::string_view>& argv, ReplyFn fn) {
   auto* held = new ReplyFn(std::move(fn));
   if (!commandRaw(argv, onReply, held)) {
     delete held;
     return false;
   }
+  sentAt_.push_back(uv_now(loop_));
   return true;
+}
+
+void RedisConnection::checkLiveness() {
+  if (state_ != State::kUp || ctx_ == nullptr) return;
+  const std::uint64_t now = uv_now(loop_);
+  const auto timeout = static_cast<std::uint64_t>(liveness_.replyTimeout.count());
+  if (!sentAt_.empty() && now - sentAt_.front() > timeout) {
+    // Redis took the bytes (or the kernel did) and never answered: hung,
+    // stopped, or the path to it is gone. Waiting longer only grows buffers.
+    Log::warn("redis_unresponsive", {{"conn", clientName_},
+                                     {"waiting_ms", std::to_string(now - sentAt_.front())},
+                                     {"in_flight", std::to_string(sentAt_.size())}});
+    abandonContext();
+    markDown("no reply within REDIS_TIMEOUT");
+    return;
+  }
+  if (liveness_.pingWhenIdle && sentAt_.empty() && now - lastReplyAt_ > timeout / 2)
+    send({"PING"}, [](redisReply*) {});
 }
 
 bool RedisConnection::commandRaw(const std::vector<std::string_view>& argv, redisCallbackFn* fn,
@@ -217,8 +255,13 @@ bool RedisConnection::commandRaw(const std::vector<std::string_view>& argv, redi
   return redisAsyncCommandArgv(ctx_, fn, privdata, static_cast<int>(argv.size()), a, l) == REDIS_OK;
 }
 
-void RedisConnection::onReply(redisAsyncContext*, void* reply, void* privdata) {
+void RedisConnection::onReply(redisAsyncContext* ctx, void* reply, void* privdata) {
   std::unique_ptr<ReplyFn> fn(static_cast<ReplyFn*>(privdata));
+  if (auto* self = ctx != nullptr ? static_cast<RedisConnection*>(ctx->data) : nullptr;
+      self != nullptr && reply != nullptr) {
+    if (!self->sentAt_.empty()) self->sentAt_.pop_front();
+    self->lastReplyAt_ = uv_now(self->loop_);
+  }
   try {
     (*fn)(static_cast<redisReply*>(reply));
   } catch (const std::exception& e) {

@@ -12,6 +12,9 @@
 #include <hiredis/async.h>
 #include <uv.h>
 
+#include <chrono>
+#include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
@@ -34,8 +37,19 @@ class RedisConnection {
     std::function<void()> onDown;  // lost (or never made); reconnect is scheduled
   };
 
+  // A link that dies without closing (Redis hung, stopped, its packets
+  // dropped) is noticed: a command unanswered for `replyTimeout` takes the
+  // link down (every pending callback gets nullptr) and it reconnects. With
+  // `pingWhenIdle`, a link with nothing in flight for half that sends a PING,
+  // so an idle link is checked too (not on a subscriber link: RESP2 answers a
+  // PING there in a form hiredis 0.14 cannot hand back). TCP keepalive is on.
+  struct Liveness {
+    std::chrono::milliseconds replyTimeout{5000};
+    bool pingWhenIdle = false;
+  };
+
   RedisConnection(uv_loop_t* loop, common::RedisEndpoint endpoint, std::string clientName,
-                  Listener listener);
+                  Listener listener, Liveness liveness);
   ~RedisConnection();
   RedisConnection(const RedisConnection&) = delete;
   RedisConnection& operator=(const RedisConnection&) = delete;
@@ -72,6 +86,9 @@ class RedisConnection {
   static void onConnect(const redisAsyncContext* ctx, int status);
   static void onDisconnect(const redisAsyncContext* ctx, int status);
   static void onReply(redisAsyncContext* ctx, void* reply, void* privdata);
+  // Sends one tracked command: its reply is due within the reply timeout.
+  bool send(const std::vector<std::string_view>& argv, ReplyFn fn);
+  void checkLiveness();
 
   uv_loop_t* loop_;
   common::RedisEndpoint endpoint_;
@@ -82,8 +99,14 @@ class RedisConnection {
   State state_ = State::kIdle;
   unsigned attempt_ = 0;
   unsigned reconnects_ = 0;
+  Liveness liveness_;
+  // When each tracked command still unanswered was sent (uv_now ms): replies
+  // come in order, so the front is the oldest.
+  std::deque<std::uint64_t> sentAt_;
+  std::uint64_t lastReplyAt_ = 0;
   Timer retryTimer_;
   Timer connectTimeout_;
+  Timer livenessTimer_;
 };
 
 }  // namespace chat::gateway

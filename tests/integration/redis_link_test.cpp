@@ -7,16 +7,19 @@
 
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <iostream>
 #include <mutex>
 #include <thread>
 
 #include "gateway_test.h"
 #include "http_client.h"
 #include "resp.h"
+#include "v1_helpers.h"
 #include "wait.h"
 
 namespace chat::testing {
@@ -175,6 +178,46 @@ TEST_F(RedisLinkTest, AResetCommandLinkIsNoticedAndReconnected) {
     cmdDown = cmdDown || line.find(":cmd ") != std::string::npos;
   }
   EXPECT_TRUE(cmdDown) << log;
+}
+
+}  // namespace
+}  // namespace chat::testing
+
+namespace chat::testing {
+namespace {
+
+// Redis stops answering without closing anything (SIGSTOP): within
+// REDIS_TIMEOUT the gateway counts it as down (/readyz 503, v1 sends get
+// `unavailable` instead of waiting for ever), and when Redis answers again it
+// reconnects and serves as before.
+TEST_F(RedisLinkTest, AHungRedisIsDownWithinRedisTimeoutAndBackWhenItAnswers) {
+  GatewayProcess& gateway = startGateway(v1Env({{"REDIS_TIMEOUT", "1"}}));
+  ASSERT_TRUE(gateway.waitReady());
+  const std::string room = uniqueRoom();
+  V1Session alice = joinV1(gateway, room, "alice");
+  sendAndAck(*alice.client, "before", "b1");
+
+  ASSERT_EQ(::kill(redis().pid(), SIGSTOP), 0);
+  struct Resume {
+    pid_t pid;
+    ~Resume() { ::kill(pid, SIGCONT); }  // whatever happens below
+  } resume{redis().pid()};
+  // An idle link is checked too (a PING), and a send waits at most the timeout.
+  ASSERT_TRUE(alice.client->sendMessage("during", "d1"));
+  const V1Frame answer = expectMatching(
+      *alice.client, [](const V1Frame& f) { return f.string("ref") == "d1"; },
+      "an answer to a send while Redis hangs", 10s);
+  EXPECT_EQ(answer.type(), "error") << answer.raw();
+  EXPECT_EQ(answer.string("code"), "unavailable") << answer.raw();
+  EXPECT_TRUE(waitFor([&] { return httpGet(gateway.port(), "/readyz").status == 503; }, 10s));
+
+  ASSERT_EQ(::kill(redis().pid(), SIGCONT), 0);
+  ASSERT_TRUE(gateway.waitReady(15s));
+  // The retry with the same ref is stored once, whatever the hung store did.
+  const V1Ack retried = sendAndAck(*alice.client, "during", "d1");
+  const V1Ack after = sendAndAck(*alice.client, "after", "a1");
+  EXPECT_EQ(after.id, retried.id + 1);
+  EXPECT_NE(gateway.readStderr().find("event=redis_unresponsive"), std::string::npos);
 }
 
 }  // namespace
