@@ -238,6 +238,20 @@ std::vector<SettingInfo> describeSettings(const SettingsSources& sources) {
   return rows;
 }
 
+namespace {
+
+// Settings that are each valid but cannot work together, refused at start
+// rather than found out by clients.
+std::string contradiction(const Settings& s) {
+  if (s.historyOnJoin > s.maxQueueFrames)
+    return "HISTORY_ON_JOIN (" + std::to_string(s.historyOnJoin) +
+           ") is more than MAX_QUEUE_FRAMES (" + std::to_string(s.maxQueueFrames) +
+           "): every join would cut its own client off as a slow consumer";
+  return {};
+}
+
+}  // namespace
+
 SettingsResult loadSettings(const SettingsSources& sources) {
   const auto table = specs(sources);
 
@@ -292,6 +306,7 @@ SettingsResult loadSettings(const SettingsSources& sources) {
     if (auto err = spec.apply(settings, value); !err.empty())
       return {std::nullopt, 2, {}, std::string(spec.env) + " (" + origin + "): " + err};
   }
+  if (auto err = contradiction(settings); !err.empty()) return {std::nullopt, 2, {}, err};
   return {std::move(settings), 0, {}, {}};
 }
 

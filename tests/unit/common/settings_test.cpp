@@ -176,7 +176,7 @@ TEST(SettingsTest, EachSourceCanSetEachSetting) {
       {"MAX_FRAME_BYTES", "65536", [](const Settings& s) { EXPECT_EQ(s.maxFrameBytes, 65536u); }},
       {"MAX_TEXT_LENGTH", "500", [](const Settings& s) { EXPECT_EQ(s.maxTextCodePoints, 500u); }},
       {"MAX_QUEUE_BYTES", "4096", [](const Settings& s) { EXPECT_EQ(s.maxQueueBytes, 4096u); }},
-      {"MAX_QUEUE_FRAMES", "10", [](const Settings& s) { EXPECT_EQ(s.maxQueueFrames, 10u); }},
+      {"MAX_QUEUE_FRAMES", "200", [](const Settings& s) { EXPECT_EQ(s.maxQueueFrames, 200u); }},
       {"MAX_CONNECTIONS", "5", [](const Settings& s) { EXPECT_EQ(s.maxConnections, 5u); }},
       {"PING_INTERVAL", "5", [](const Settings& s) { EXPECT_EQ(s.pingInterval, 5s); }},
       {"PING_TIMEOUT", "120", [](const Settings& s) { EXPECT_EQ(s.pingTimeout, 120s); }},
@@ -439,6 +439,30 @@ TEST(SettingsTest, HelpListsEverySettingOfTheProtocol) {
       EXPECT_EQ(it->second.defaultValue, d.defaultValue) << d.env;
     }
   }
+}
+
+}  // namespace
+}  // namespace chat::common
+
+namespace chat::common {
+namespace {
+
+TEST(SettingsTest, SettingsThatContradictEachOtherAreRefusedAtStart) {
+  const auto r =
+      loadSettings(SettingsSources{[](const std::string& name) -> std::optional<std::string> {
+                                     if (name == "HISTORY_ON_JOIN") return "500";
+                                     if (name == "MAX_QUEUE_FRAMES") return "100";
+                                     return std::nullopt;
+                                   },
+                                   std::nullopt,
+                                   {},
+                                   "frontend",
+                                   "gw",
+                                   "1"});
+  ASSERT_FALSE(r.settings);
+  EXPECT_EQ(r.exitCode, 2);
+  EXPECT_NE(r.error.find("HISTORY_ON_JOIN"), std::string::npos) << r.error;
+  EXPECT_NE(r.error.find("MAX_QUEUE_FRAMES"), std::string::npos) << r.error;
 }
 
 }  // namespace
