@@ -16,6 +16,8 @@ constexpr std::string_view kJson = "application/json";
 constexpr std::uint64_t kMaxId = std::uint64_t{1} << 53;
 constexpr std::uint64_t kMaxLimit = 1000;
 constexpr std::uint64_t kDefaultLimit = 100;
+// API requests waiting for Redis, per worker.
+constexpr std::size_t kMaxInFlight = 64;
 
 std::string jsonError(std::string_view message) {
   std::string body = R"({"error":)";
@@ -73,6 +75,12 @@ int RestApi::onRequest(lws* wsi, HttpExchange*& exchange, std::string_view path)
                                  "connection: send it on a new one, or with Content-Length"));
   if (post && settings_.apiKey.empty())
     return respondJson(wsi, 404, jsonError("the publish API is off: API_KEY is not set"));
+  if (pending_.size() >= kMaxInFlight) {
+    // Each waiting answer may hold up to ~8 MB (limit=1000 long messages):
+    // past the cap, callers back off instead of the process growing.
+    stats_.refuse(common::Refusal::kConnectionLimit);
+    return respondJson(wsi, 429, jsonError("too many API requests in flight: retry shortly"));
+  }
 
   delete exchange;
   exchange = new HttpExchange;

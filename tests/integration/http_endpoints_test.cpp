@@ -1,11 +1,15 @@
 // The HTTP side of the gateway (PROTOCOL.md section 1): static files, health,
 // and requests to /websocket that are not WebSocket handshakes.
 
+#include <signal.h>
+
 #include <filesystem>
 
 #include "gateway_test.h"
 #include "http_client.h"
+#include "socket_swarm.h"
 #include "tcp_socket.h"
+#include "wait.h"
 
 namespace chat::testing {
 namespace {
@@ -104,6 +108,42 @@ TEST_F(HttpEndpointsTest, StaticFilesStayInsideTheStaticDir) {
   }
   HttpResponse health = httpGet(gateway.port(), "/healthz");
   EXPECT_EQ(health.status, 200) << health.error;
+}
+
+}  // namespace
+}  // namespace chat::testing
+
+namespace chat::testing {
+namespace {
+
+// API requests waiting for Redis are bounded per process: with Redis stopped
+// (every GET waits), the 65th gets 429 at once instead of piling up.
+TEST_F(HttpEndpointsTest, ApiRequestsInFlightAreCappedWith429) {
+  GatewayProcess& gateway = startGateway({{"WORKERS", "1"}, {"REDIS_TIMEOUT", "20"}});
+  ASSERT_TRUE(gateway.waitReady());
+  const std::string target = "/api/rooms/" + uniqueRoom() + "/messages";
+  ASSERT_EQ(::kill(redis().pid(), SIGSTOP), 0);
+  struct Resume {
+    pid_t pid;
+    ~Resume() { ::kill(pid, SIGCONT); }
+  } resume{redis().pid()};
+
+  constexpr std::size_t kInFlight = 64;
+  SocketSwarm waiting;
+  ASSERT_EQ(waiting.open(gateway.port(), kInFlight, Deadline(5s)), kInFlight);
+  ASSERT_EQ(waiting.sendToAll("GET " + target + " HTTP/1.1\r\nHost: t\r\n\r\n", Deadline(5s)),
+            kInFlight);
+  // Each is in flight once the next one is answered: poll with one more.
+  ASSERT_TRUE(waitFor([&] { return httpGet(gateway.port(), target, 2s).status == 429; }, 10s))
+      << "the request past the cap was not refused";
+  const HttpResponse refused = httpGet(gateway.port(), target, 2s);
+  EXPECT_EQ(refused.status, 429);
+  EXPECT_NE(refused.body.find("too many"), std::string::npos) << refused.body;
+
+  ASSERT_EQ(::kill(redis().pid(), SIGCONT), 0);
+  // The waiting ones are answered, and the cap frees up.
+  EXPECT_EQ(waiting.readUntilAll("HTTP/1.1 200", Deadline(10s)), kInFlight);
+  EXPECT_EQ(httpGet(gateway.port(), target).status, 200);
 }
 
 }  // namespace
