@@ -374,6 +374,11 @@ void Server::onSlowConsumer(Connection& connection) {
   queueClose(connection);
 }
 
+void Server::onRoomForHistory(Connection& connection) {
+  for (Membership* m : connection.memberships())
+    hub_.resumeReplay(m);
+}
+
 void Server::onClientText(Connection& connection, std::string_view text) {
   chat_.onText(connection, text);
 }

@@ -85,6 +85,7 @@ class Server final : public EndpointHandler, public ConnectionHandler {
   // ConnectionHandler
   void onClientText(Connection& connection, std::string_view text) override;
   void onSlowConsumer(Connection& connection) override;
+  void onRoomForHistory(Connection& connection) override;
 
  private:
   Connection* findConnection(std::uint64_t id);

@@ -82,16 +82,20 @@ void RoomHub::startHistoryRead(Room& room) {
   // One read for every waiting member: it reaches back to the oldest id any
   // of them still needs.
   std::int64_t oldest = -1;
+  bool anyone = false;
   for (const Membership* m : room.syncing) {
+    if (m->paused) continue;
+    anyone = true;
     std::optional<std::uint64_t> from;
     if (m->epochChanged) continue;
-    if (m->announced)
+    if (m->announced || m->positioned)
       from = m->lastSentId;
     else if (m->request.since)
       from = m->request.since;
     if (from && (oldest < 0 || static_cast<std::int64_t>(*from) < oldest))
       oldest = static_cast<std::int64_t>(*from);
   }
+  if (!anyone) return;  // every waiting replay is paused
   room.readInFlight = true;
   room.readBuffer.clear();
   ++stats_.historyReads;
@@ -118,7 +122,7 @@ bool RoomHub::positionMember(Membership& m, const HistorySlice& slice, std::uint
     recovered = false;
     return true;
   }
-  if (!m.announced) {
+  if (!m.announced && !m.positioned) {
     if (m.request.since) {
       const std::uint64_t since = *m.request.since;
       const bool sameEpoch = m.request.epoch.empty() || m.request.epoch == slice.epoch;
@@ -197,15 +201,30 @@ void RoomHub::finishHistoryRead(const std::string& roomName, std::optional<Histo
     room->syncing.push_back(m);
   };
   for (Membership* m : waiting) {
+    if (m->paused) {
+      keepSyncing(m);  // not part of this read
+      continue;
+    }
     // Whatever happened to the room meanwhile, a member told another epoch
     // starts over in this one.
     if (m->announced && m->epoch != slice->epoch) m->epochChanged = true;
+    // A replay's later pages must not start it over in another epoch either.
+    if (!m->announced && m->positioned && m->epoch != slice->epoch) {
+      m->positioned = false;
+      m->recovered.reset();
+    }
     std::optional<bool> recovered;
     if (!positionMember(*m, *slice, firstHeld, firstRead, recovered)) {
       keepSyncing(m);
       continue;
     }
-    const JoinOutcome outcome{room->name, room->epoch, slice->lastId, recovered, &room->present};
+    if (!m->announced && !m->positioned) {
+      m->positioned = true;
+      m->recovered = recovered;
+      m->epoch = slice->epoch;
+    }
+    const JoinOutcome outcome{room->name, room->epoch, slice->lastId,
+                              m->announced ? recovered : m->recovered, &room->present};
     if (m->epochChanged) {
       // The fresh `joined` goes before the new epoch's messages.
       m->epochChanged = false;
@@ -213,11 +232,22 @@ void RoomHub::finishHistoryRead(const std::string& roomName, std::optional<Histo
       m->epoch = slice->epoch;
       m->member->onJoined(outcome);
     }
+    bool full = false;
     for (const auto& [id, frame] : history) {
       if (id <= m->lastSentId) continue;
+      if (!m->member->hasRoomForHistory()) {
+        full = true;
+        break;
+      }
       m->lastSentId = id;
       m->member->deliver(frame);
       ++stats_.deliveries;
+    }
+    if (full) {
+      // The rest when its queue has drained: another read from lastSentId.
+      m->paused = true;
+      keepSyncing(m);
+      continue;
     }
     if (!m->announced) {
       m->announced = true;
@@ -240,6 +270,14 @@ void RoomHub::finishHistoryRead(const std::string& roomName, std::optional<Histo
   }
   if (!room->syncing.empty() && room->subscription == Room::Subscription::kSubscribed)
     startHistoryRead(*room);
+}
+
+void RoomHub::resumeReplay(Membership* m) {
+  if (!m->paused) return;
+  m->paused = false;
+  Room& room = *m->room;
+  if (room.subscription == Room::Subscription::kSubscribed && !room.readInFlight)
+    startHistoryRead(room);
 }
 
 void RoomHub::retryPendingReads() {

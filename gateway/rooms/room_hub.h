@@ -48,10 +48,13 @@ struct Membership {
   JoinRequest request;
   std::uint32_t index = 0;  // position in the room's live or syncing list
   bool live = false;
-  bool announced = false;        // onJoined has been called
-  std::string epoch{};           // the epoch it was announced in; its ids count there
-  bool epochChanged = false;     // the room's epoch changed under it
-  std::uint64_t lastSentId = 0;  // drops frames it already has
+  bool announced = false;           // onJoined has been called
+  std::string epoch{};              // the epoch it was announced in; its ids count there
+  bool epochChanged = false;        // the room's epoch changed under it
+  std::uint64_t lastSentId = 0;     // drops frames it already has
+  bool positioned = false;          // its resume point is set (a replay has begun)
+  bool paused = false;              // its replay waits for room in the member's queue
+  std::optional<bool> recovered{};  // for its `joined`, decided on the replay's first page
 };
 
 struct Room {
@@ -101,6 +104,8 @@ class RoomHub final : public BusListener {
   // live frames.
   Membership* join(RoomMember& member, std::string_view room, JoinRequest request = {});
   void leave(Membership* membership);
+  // The member has room again: a paused replay goes on (another read).
+  void resumeReplay(Membership* membership);
 
   std::size_t roomCount() const { return rooms_.size(); }
   const HubStats& stats() const { return stats_; }

@@ -30,6 +30,11 @@ class RoomMember {
   // The join's history replay is queued; live messages follow. Also sent
   // again when the room's epoch changed under the member.
   virtual void onJoined(const JoinOutcome& outcome) { (void)outcome; }
+  // Whether it can take another history frame now. A replay pauses when it
+  // cannot (a client far behind gets history at the pace its socket takes,
+  // not all at once into a queue that would cut it off), and resumes when the
+  // member calls RoomHub::resumeReplay.
+  virtual bool hasRoomForHistory() const { return true; }
 };
 
 }  // namespace chat::gateway

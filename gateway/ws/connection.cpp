@@ -317,10 +317,25 @@ Connection::WriteResult Connection::writeQueued() {
     // has sent it; a flag check, where lws_send_pipe_choked() would poll().
     if (written >= kBurstBytes || lws_partial_buffered(wsi_)) {
       lws_callback_on_writable(wsi_);
+      resumeReplaysIfDrained();
       return WriteResult::kOk;
     }
   }
+  resumeReplaysIfDrained();
   return readyToClose() ? WriteResult::kCloseRequested : WriteResult::kOk;
+}
+
+void Connection::resumeReplaysIfDrained() {
+  // A quarter of the limits: one more page fits before the replay pauses again.
+  if (closePending_ || queue_.frames() > limits_.queue.maxFrames / 4 ||
+      queue_.bytes() > limits_.queue.maxBytes / 4)
+    return;
+  for (const Membership* m : memberships_) {
+    if (m->paused) {
+      handler_.onRoomForHistory(*this);
+      return;
+    }
+  }
 }
 
 void Connection::closeNow() {

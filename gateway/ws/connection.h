@@ -39,6 +39,9 @@ class ConnectionHandler {
   // The outbound queue overflowed: the owner counts it and closes the
   // connection now (its 1008 close reason is pending).
   virtual void onSlowConsumer(Connection& connection) = 0;
+  // The queue has drained while a history replay of one of its rooms waits
+  // for room (RoomHub::resumeReplay).
+  virtual void onRoomForHistory(Connection& connection) = 0;
 };
 
 // What every connection of a server shares: its limits and its counters.
@@ -92,6 +95,11 @@ class Connection final : public RoomMember {
   void deliver(const FramePtr& frame) override;
   void deliverEvent(const FramePtr& frame) override;
   void onJoined(const JoinOutcome& outcome) override;
+  // A replay fills at most half the queue's limits: live frames keep the rest.
+  bool hasRoomForHistory() const override {
+    return queue_.frames() < limits_.queue.maxFrames / 2 &&
+           queue_.bytes() < limits_.queue.maxBytes / 2;
+  }
 
   // Queues a frame made for this client alone (v1 control frames).
   void send(std::string_view json);
@@ -146,6 +154,8 @@ class Connection final : public RoomMember {
   // Writes from the queue until it is empty, the socket is full, or this
   // turn's budget is spent (then asks for WRITEABLE).
   WriteResult writeQueued();
+  // After writes: a paused replay of one of its rooms may go on.
+  void resumeReplaysIfDrained();
   // Counts a message frame written and its latency since it was stored.
   void recordWrite(const SharedFrame& frame, std::int64_t nowMs);
 

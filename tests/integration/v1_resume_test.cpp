@@ -269,3 +269,73 @@ TEST_F(V1ResumeTest, RedisRestartGivesEveryV1ClientAFreshJoinedBeforeTheNewMessa
 
 }  // namespace
 }  // namespace chat::testing
+
+namespace chat::testing {
+namespace {
+
+// Publishes `count` messages of ~`bytes` each, `window` unacknowledged at a time.
+void publishLarge(V1Client& publisher, int count, std::size_t bytes) {
+  const std::string filler(bytes, 'x');
+  int sent = 0;
+  int acked = 0;
+  while (acked < count) {
+    while (sent < count && sent - acked < 32) {
+      ++sent;
+      if (!publisher.sendMessage(filler + std::to_string(sent), "p" + std::to_string(sent)))
+        throw std::runtime_error(publisher.error());
+    }
+    expectType(publisher, "ack", 20s);
+    ++acked;
+  }
+}
+
+// A client far behind is not cut off as a slow consumer (and so never loops
+// reconnecting with the same `since`): its replay goes at the pace its socket
+// takes. 1,000 messages of 1 KB exceed MAX_QUEUE_BYTES (1 MiB) at once.
+TEST_F(V1ResumeTest, AClientFarBehindCatchesUpWithoutBeingCutOff) {
+  GatewayProcess& gateway = startGateway(v1Env());
+  ASSERT_TRUE(gateway.waitReady());
+  const std::string room = uniqueRoom();
+  V1Session publisher = joinV1(gateway, room, "pub");
+  publishLarge(*publisher.client, 1000, 1024);
+
+  V1Session reader = joinV1(gateway, room, "reader", 0, publisher.join.epoch);
+  EXPECT_EQ(reader.join.recovered, std::optional<bool>(true));
+  EXPECT_EQ(idsOf(reader.join.history), idRange(1, 1000)) << "every message, in order, once";
+  EXPECT_EQ(reader.join.lastId, 1000);
+  // Live again: the next message arrives after the replay.
+  sendAndAck(*publisher.client, "live", "l1");
+  EXPECT_EQ(expectMessage(*reader.client).id, 1001);
+  EXPECT_FALSE(reader.client->closeInfo()) << "the reader was closed";
+}
+
+// Several rooms behind at once: their replays together exceed the queue's
+// frame limit (1,024), each goes at the socket's pace.
+TEST_F(V1ResumeTest, AClientBehindInSeveralRoomsCatchesUpInEach) {
+  GatewayProcess& gateway = startGateway(v1Env());
+  ASSERT_TRUE(gateway.waitReady());
+  constexpr int kRooms = 4;
+  constexpr int kMessages = 400;
+  std::vector<std::string> rooms;
+  std::vector<std::string> epochs;
+  for (int r = 0; r < kRooms; ++r) {
+    rooms.push_back(uniqueRoom("r" + std::to_string(r)));
+    V1Session publisher = joinV1(gateway, rooms.back(), "pub");
+    publishLarge(*publisher.client, kMessages, 200);
+    epochs.push_back(publisher.join.epoch);
+  }
+  V1Session reader = joinV1(gateway, rooms[0], "reader", 0, epochs[0]);
+  EXPECT_EQ(idsOf(reader.join.history), idRange(1, kMessages));
+  for (int r = 1; r < kRooms; ++r)
+    ASSERT_TRUE(reader.client->sendJoin(rooms[static_cast<std::size_t>(r)], 0,
+                                        epochs[static_cast<std::size_t>(r)]));
+  for (int r = 1; r < kRooms; ++r) {
+    V1Join join = readJoin(*reader.client, rooms[static_cast<std::size_t>(r)], false);
+    EXPECT_EQ(idsOf(join.history), idRange(1, kMessages)) << rooms[static_cast<std::size_t>(r)];
+    EXPECT_EQ(join.recovered, std::optional<bool>(true));
+  }
+  EXPECT_FALSE(reader.client->closeInfo()) << "the reader was closed";
+}
+
+}  // namespace
+}  // namespace chat::testing
