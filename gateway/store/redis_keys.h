@@ -24,8 +24,10 @@ class RedisKeys {
            ":" + std::string(ref);
   }
   // A channel every gateway subscribes to, so the subscriber connection is
-  // always in subscribed mode and readiness can be confirmed by Redis.
-  std::string controlChannel() const { return prefix_ + ":control"; }
+  // always in subscribed mode and readiness can be confirmed by Redis. It has
+  // a hash tag of its own, like every key and channel (a Cluster slot), and
+  // cannot be mistaken for a room's (`prefix:{room}`).
+  std::string controlChannel() const { return prefix_ + ":control:{control}"; }
 
   // The room of a room channel, or nullopt for any other channel.
   std::optional<std::string_view> roomOfChannel(std::string_view channel) const {

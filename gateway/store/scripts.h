@@ -106,21 +106,23 @@ inline constexpr std::string_view kRead =
 // gateway's entry for them is unexpired; join and leave events are published
 // on the room channel exactly once, here, atomically.
 // KEYS: presence zset, then one user hash per user. ARGV: op (join, refresh or
-// leave), gateway id, ttl ms, channel, room, user key prefix, then the users.
+// leave), gateway id, ttl ms, channel, room, user key prefix (unused since the
+// sweep stopped deleting), then the users.
 // Every call first sweeps users whose every entry has expired (a crashed
-// gateway's). Returns nothing.
+// gateway's); their per-user hashes expire on their own (PEXPIRE), so the
+// script touches only the keys it was given (a Cluster requirement).
+// Returns nothing.
 inline constexpr std::string_view kPresence =
     "local t = redis.call('TIME')\n"
     "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
     "local op, gw, ttl = ARGV[1], ARGV[2], tonumber(ARGV[3])\n"
-    "local channel, room, prefix = ARGV[4], ARGV[5], ARGV[6]\n"
+    "local channel, room = ARGV[4], ARGV[5]\n"
     "local function event(kind, user)\n"
     "  redis.call('PUBLISH', channel, '{\"type\":\"presence\",\"room\":\"' .. room ..\n"
     "    '\",\"event\":\"' .. kind .. '\",\"username\":' .. cjson.encode(user) .. '}')\n"
     "end\n"
     "for _, user in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. now)) do\n"
     "  redis.call('ZREM', KEYS[1], user)\n"
-    "  redis.call('DEL', prefix .. user)\n"
     "  event('leave', user)\n"
     "end\n"
     "for i = 2, #KEYS do\n"
