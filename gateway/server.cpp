@@ -69,6 +69,7 @@ Server::Server(uv_loop_t* loop, common::Settings settings, WorkerSeat seat)
           }),
       closeTimer_(loop),
       drainTimer_(loop),
+      subscriberWatch_(loop),
       sigterm_(loop, SIGTERM, [this] { drain(); }),
       sigint_(loop, SIGINT, [this] { drain(); }) {
   routes_
@@ -147,6 +148,7 @@ bool Server::start() {
   commands_.start();
   bus_.start(hub_);
   reporter_.start();
+  subscriberWatch_.every(settings_.redisTimeout / 2, [this] { watchSubscriberLink(); });
   Log::info("listening", {{"port", std::to_string(port())},
                           {"redis", settings_.redis.redacted()},
                           {"static_dir", settings_.staticDir}});
@@ -162,6 +164,25 @@ std::string Server::readinessProblem() const {
 
 bool Server::ready() const {
   return readinessProblem().empty();
+}
+
+void Server::watchSubscriberLink() {
+  if (!commands_.isUp() || !bus_.ready()) {
+    heartbeatSentAt_ = 0;
+    return;
+  }
+  const std::uint64_t now = uv_now(loop_);
+  if (heartbeatSentAt_ != 0 && bus_.lastHeartbeatAt() < heartbeatSentAt_) {
+    // Redis took the heartbeat (the command link is up) but this link never
+    // delivered it: it is dead without having closed.
+    if (now - heartbeatSentAt_ > static_cast<std::uint64_t>(settings_.redisTimeout.count())) {
+      heartbeatSentAt_ = 0;
+      bus_.drop("no heartbeat within REDIS_TIMEOUT");
+    }
+    return;
+  }
+  heartbeatSentAt_ = now;
+  commands_.command({"PUBLISH", bus_.heartbeatChannel(), "1"}, [](redisReply*) {});
 }
 
 WorkerHealth Server::health() const {
@@ -422,6 +443,7 @@ void Server::teardown() {
   tornDown_ = true;
   drainTimer_.stop();
   closeTimer_.stop();
+  subscriberWatch_.stop();
   reporter_.stop();
   if (endpoint_) {
     Log::info("stopping");

@@ -90,6 +90,9 @@ class Server final : public EndpointHandler, public ConnectionHandler {
  private:
   Connection* findConnection(std::uint64_t id);
   WorkerHealth health() const;
+  // Publishes a heartbeat to the bus' own channel, and drops the subscriber
+  // link when the previous one did not come back within REDIS_TIMEOUT.
+  void watchSubscriberLink();
   std::string readinessProblem() const;
   static HandshakeRequest handshakeOf(lws* wsi);
   // The client address the per-IP cap counts: the trusted proxy header's last
@@ -131,6 +134,8 @@ class Server final : public EndpointHandler, public ConnectionHandler {
   std::vector<std::uint64_t> closeQueue_;  // connections to close outside lws callbacks
   Timer closeTimer_;
   Timer drainTimer_;
+  Timer subscriberWatch_;
+  std::uint64_t heartbeatSentAt_ = 0;  // uv_now ms; 0: none awaited
   SignalWatcher sigterm_;
   SignalWatcher sigint_;
 };

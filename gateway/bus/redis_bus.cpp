@@ -7,19 +7,22 @@ namespace chat::gateway {
 RedisBus::RedisBus(uv_loop_t* loop, const common::RedisEndpoint& endpoint, std::string clientName,
                    const RedisKeys& keys, std::chrono::milliseconds replyTimeout)
     : keys_(keys),
-      connection_(loop, endpoint, std::move(clientName),
-                  {.onUp =
-                       [this] {
-                         const std::string control = keys_.controlChannel();
-                         connection_.commandRaw({"SUBSCRIBE", control}, onPubSub, this);
-                       },
-                   .onDown =
-                       [this] {
-                         controlConfirmed_ = false;
-                         listener_->onBusDown();
-                         if (onReadinessChange_) onReadinessChange_();
-                       }},
-                  {.replyTimeout = replyTimeout, .pingWhenIdle = false}) {}
+      loop_(loop),
+      heartbeatChannel_(keys.controlChannel() + ":" + clientName),
+      connection_(
+          loop, endpoint, std::move(clientName),
+          {.onUp =
+               [this] {
+                 const std::string control = keys_.controlChannel();
+                 connection_.commandRaw({"SUBSCRIBE", control, heartbeatChannel_}, onPubSub, this);
+               },
+           .onDown =
+               [this] {
+                 controlConfirmed_ = false;
+                 listener_->onBusDown();
+                 if (onReadinessChange_) onReadinessChange_();
+               }},
+          {.replyTimeout = replyTimeout, .pingWhenIdle = false}) {}
 
 bool RedisBus::subscribe(std::string_view room) {
   if (!ready()) return false;
@@ -51,6 +54,10 @@ void RedisBus::handlePubSub(const redisReply* reply) {
   const auto room = keys_.roomOfChannel(channel);
 
   if (kind == "message") {
+    if (channel == heartbeatChannel_) {
+      lastHeartbeatAt_ = uv_now(loop_);
+      return;
+    }
     const redisReply* payload = reply->element[2];
     if (room && payload->type == REDIS_REPLY_STRING)
       listener_->onRoomFrame(*room, std::string_view(payload->str, payload->len));

@@ -5,6 +5,7 @@
 // link. Loop thread only.
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -37,6 +38,13 @@ class RedisBus final : public Bus {
   unsigned reconnects() const { return connection_.reconnects(); }
   void readPending(int maxReads) { connection_.readPending(maxReads); }
 
+  // Liveness of the subscriber link, which cannot send a PING of its own: the
+  // command link publishes on heartbeatChannel() (this bus alone subscribes
+  // to it), and a heartbeat that does not come back means this link is dead.
+  const std::string& heartbeatChannel() const { return heartbeatChannel_; }
+  std::uint64_t lastHeartbeatAt() const { return lastHeartbeatAt_; }  // uv_now ms
+  void drop(std::string_view reason) { connection_.drop(reason); }
+
  private:
   // hiredis calls this for every subscribe/unsubscribe confirmation and every
   // message on the channels subscribed with it.
@@ -44,6 +52,9 @@ class RedisBus final : public Bus {
   void handlePubSub(const redisReply* reply);
 
   const RedisKeys& keys_;
+  uv_loop_t* loop_;
+  std::string heartbeatChannel_;
+  std::uint64_t lastHeartbeatAt_ = 0;
   BusListener* listener_ = nullptr;
   std::function<void()> onReadinessChange_;
   bool controlConfirmed_ = false;

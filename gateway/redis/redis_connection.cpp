@@ -55,6 +55,13 @@ void RedisConnection::stop() {
   abandonContext();
 }
 
+void RedisConnection::drop(std::string_view reason) {
+  if (state_ != State::kUp) return;
+  Log::warn("redis_unresponsive", {{"conn", clientName_}, {"reason", reason}});
+  abandonContext();
+  markDown(reason);
+}
+
 void RedisConnection::abandonContext() {
   if (ctx_ == nullptr) return;
   redisAsyncContext* ctx = ctx_;

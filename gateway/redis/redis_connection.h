@@ -59,6 +59,9 @@ class RedisConnection {
   void connectVia(std::string unixSocketPath) { viaSocket_ = std::move(unixSocketPath); }
   // Disconnects for good (shutdown); no reconnect follows.
   void stop();
+  // Gives up on a link that is up but known not to work (a subscriber link
+  // that missed its heartbeat): pending callbacks get nullptr, then reconnect.
+  void drop(std::string_view reason);
   bool isUp() const { return state_ == State::kUp; }
 
   // Sends a command; false (and `fn` not called) when the connection is not up.

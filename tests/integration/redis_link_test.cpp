@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <iostream>
 #include <mutex>
@@ -26,9 +27,11 @@ namespace chat::testing {
 namespace {
 
 // Speaks just enough RESP for a gateway to come up: AUTH-less handshake
-// (CLIENT SETNAME), SCRIPT LOAD, SUBSCRIBE, PING; anything else gets an error.
-// resetLink(suffix) resets (SO_LINGER 0) the connection whose client name
-// ends with `suffix`. One thread serves every connection with poll().
+// (CLIENT SETNAME), SCRIPT LOAD, SUBSCRIBE, PUBLISH, PING; anything else gets
+// an error. resetLink(suffix) resets (SO_LINGER 0) the connection whose client
+// name ends with `suffix`; muteLink(suffix) stops delivering published
+// messages to it, as a link that died silently would. One thread serves every
+// connection with poll().
 class StandInRedis {
  public:
   StandInRedis() {
@@ -57,6 +60,10 @@ class StandInRedis {
     std::lock_guard lock(mutex_);
     resetSuffix_ = std::move(suffix);
   }
+  void muteLink(std::string suffix) {
+    std::lock_guard lock(mutex_);
+    muteSuffix_ = std::move(suffix);
+  }
   int accepted() const { return accepted_; }
 
  private:
@@ -64,7 +71,13 @@ class StandInRedis {
     int fd;
     std::string input;
     std::string name;
+    std::vector<std::string> channels;
   };
+
+  static bool endsWith(const std::string& s, const std::string& suffix) {
+    return !suffix.empty() && s.size() >= suffix.size() &&
+           s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  }
 
   void serve() {
     while (!stop_) {
@@ -75,7 +88,7 @@ class StandInRedis {
       if (fds[0].revents & POLLIN) {
         const int fd = ::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
         if (fd >= 0) {
-          clients_.push_back({fd, {}, {}});
+          clients_.push_back({fd, {}, {}, {}});
           ++accepted_;
         }
       }
@@ -123,9 +136,29 @@ class StandInRedis {
     if (args[0] == "PING") return "+PONG\r\n";
     if (args[0] == "SUBSCRIBE") {
       std::string out;
-      for (std::size_t i = 1; i < args.size(); ++i)
+      for (std::size_t i = 1; i < args.size(); ++i) {
+        c.channels.push_back(args[i]);
         out += "*3\r\n" + bulk("subscribe") + bulk(args[i]) + ":" + std::to_string(i) + "\r\n";
+      }
       return out;
+    }
+    if (args[0] == "PUBLISH" && args.size() == 3) {
+      std::string muted;
+      {
+        std::lock_guard lock(mutex_);
+        muted = muteSuffix_;
+      }
+      int receivers = 0;
+      const std::string message = "*3\r\n" + bulk("message") + bulk(args[1]) + bulk(args[2]);
+      for (auto& other : clients_) {
+        if (other.fd < 0 || endsWith(other.name, muted)) continue;
+        if (std::find(other.channels.begin(), other.channels.end(), args[1]) ==
+            other.channels.end())
+          continue;
+        (void)::send(other.fd, message.data(), message.size(), MSG_NOSIGNAL);
+        ++receivers;
+      }
+      return ":" + std::to_string(receivers) + "\r\n";
     }
     return "-ERR the stand-in does not do " + args[0] + "\r\n";
   }
@@ -152,6 +185,7 @@ class StandInRedis {
   std::atomic<int> accepted_{0};
   std::mutex mutex_;
   std::string resetSuffix_;
+  std::string muteSuffix_;
   std::vector<Client> clients_;  // the serving thread's
   std::thread thread_;
 };
@@ -178,6 +212,27 @@ TEST_F(RedisLinkTest, AResetCommandLinkIsNoticedAndReconnected) {
     cmdDown = cmdDown || line.find(":cmd ") != std::string::npos;
   }
   EXPECT_TRUE(cmdDown) << log;
+}
+
+// A subscriber link that stops delivering without closing (it cannot PING):
+// the heartbeat the command link publishes to it does not come back, so it
+// is dropped within about REDIS_TIMEOUT and subscribed again.
+TEST_F(RedisLinkTest, ASilentSubscriberLinkMissesItsHeartbeatAndIsReplaced) {
+  StandInRedis redis;
+  GatewayProcess& gateway =
+      startGatewayOn("redis://127.0.0.1:" + std::to_string(redis.port()), {{"REDIS_TIMEOUT", "1"}});
+  ASSERT_TRUE(gateway.waitReady()) << httpGet(gateway.port(), "/readyz").body;
+  const int before = redis.accepted();
+  redis.muteLink(":sub");
+  EXPECT_TRUE(waitFor(
+      [&] {
+        return gateway.readStderr().find("no heartbeat within REDIS_TIMEOUT") != std::string::npos;
+      },
+      10s))
+      << gateway.readStderr();
+  redis.muteLink("");
+  EXPECT_TRUE(waitFor([&] { return redis.accepted() > before; }, 10s));
+  EXPECT_TRUE(gateway.waitReady());
 }
 
 }  // namespace
