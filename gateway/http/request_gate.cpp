@@ -11,6 +11,8 @@
 namespace chat::gateway {
 namespace {
 
+// Looks at a head that is arriving in pieces before handing it to lws as is.
+constexpr unsigned kMaxRepeeks = 8;
 // Bytes a refused client may still send before the gate stops waiting for it.
 constexpr std::size_t kLingerBytes = 1 << 20;
 
@@ -114,8 +116,15 @@ void RequestGate::peek(Waiting& w) {
       adopt(w, std::string());
       return;
     case HeadVerdict::Kind::kNeedMore:
-      // Part of a head (a slow client): look again soon, without taking it.
-      // Polling would wake at once, since the bytes stay unread.
+      if (w.repeeks >= kMaxRepeeks) {
+        // A head still not whole after ~0.25 s (a slow or hostile sender):
+        // lws waits for it on epoll at no cost, where looking again would
+        // cost a syscall per look. Only its %00 or chunked body goes unseen.
+        adopt(w, std::string());
+        return;
+      }
+      // Part of a head: look again soon (1, 2, 4 ... 128 ms), without taking
+      // it. Polling would wake at once, since the bytes stay unread.
       if (w.poll != nullptr) uv_poll_stop(w.poll);
       watchDeadline(w);
       if (w.repeek == nullptr) {
@@ -123,8 +132,7 @@ void RequestGate::peek(Waiting& w) {
         uv_timer_init(loop_, w.repeek);
         w.repeek->data = &w;
       }
-      uv_timer_start(w.repeek, onRepeek, std::min<std::uint64_t>(1u << std::min(w.repeeks, 6u), 50),
-                     0);
+      uv_timer_start(w.repeek, onRepeek, std::uint64_t{1} << w.repeeks, 0);
       ++w.repeeks;
       return;
     case HeadVerdict::Kind::kRefuse:

@@ -7,8 +7,10 @@
 // through `onBuffered` (lws 4.1 neither decodes such bodies nor takes a body
 // that was read before adoption). Answers from here end with a lingering close (shutdown,
 // then read until the client closes, within a bound), so the client reads the
-// answer instead of a reset. A head not complete within `headTimeout` is
-// dropped, like lws' own header timeout. Loop thread only.
+// answer instead of a reset. A head that arrives in pieces is looked at again
+// a few times (within ~0.25 s), then handed to lws as it is; a request the gate
+// took over and that is not complete within `headTimeout` is dropped, like
+// lws' own header timeout. Loop thread only.
 
 #include <uv.h>
 
