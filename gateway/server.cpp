@@ -46,7 +46,7 @@ Server::Server(uv_loop_t* loop, common::Settings settings, WorkerSeat seat)
                      },
                  .onDown = [this] { reporter_.publish(false); }},
                 {.replyTimeout = settings_.redisTimeout, .pingWhenIdle = true}),
-      store_(commands_, keys_, settings_.historySize),
+      store_(commands_, keys_, settings_.historySize, settings_.ackReplicas),
       bus_(loop, settings_.redis, "chat-gw:" + settings_.gatewayId + ":sub", keys_,
            settings_.redisTimeout),
       hub_(loop, bus_, store_, settings_.historyOnJoin, slot_.hub),

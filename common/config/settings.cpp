@@ -110,6 +110,15 @@ std::vector<Spec> specs(const SettingsSources& src) {
       {"REDIS_TIMEOUT", "5",
        "seconds a Redis link may leave a command unanswered before it counts as down",
        seconds(&Settings::redisTimeout, 0.1, 3600)},
+      {"ACK_REPLICAS", "0",
+       "replicas that must have a message (Redis WAIT, 1 s) before it is acked; 0: the primary",
+       [](Settings& s, const std::string& raw) -> std::string {
+         if (raw.empty() || raw.size() > 2 ||
+             raw.find_first_not_of("0123456789") != std::string::npos || std::stoi(raw) > 16)
+           return "must be a whole number from 0 to 16";
+         s.ackReplicas = static_cast<unsigned>(std::stoi(raw));
+         return {};
+       }},
       {"REDIS_PREFIX", "chat", "prefix of every Redis key and channel",
        [](Settings& s, const std::string& raw) -> std::string {
          if (raw.empty() || raw.size() > 64) return "must be 1-64 characters";

@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <chrono>
+#include <memory>
 #include <random>
 
 #include "log/log.h"
@@ -12,6 +13,8 @@
 namespace chat::gateway {
 namespace {
 
+// How long a store waits for ACK_REPLICAS replicas (PROTOCOL.md section 9).
+constexpr char kReplicaWaitMs[] = "1000";
 // How long a send's idempotency key lasts: a client retries within seconds
 // (reconnect and resend), well inside this.
 constexpr std::chrono::milliseconds kIdempotencyLifetime = std::chrono::minutes(5);
@@ -69,10 +72,12 @@ std::string newEpoch() {
   return epoch;
 }
 
-MessageStore::MessageStore(RedisConnection& redis, const RedisKeys& keys, std::size_t historySize)
+MessageStore::MessageStore(RedisConnection& redis, const RedisKeys& keys, std::size_t historySize,
+                           unsigned ackReplicas)
     : redis_(redis),
       keys_(keys),
       historySize_(std::to_string(historySize)),
+      ackReplicas_(ackReplicas),
       store_{scripts::kStore, sha1Hex(scripts::kStore)},
       read_{scripts::kRead, sha1Hex(scripts::kRead)},
       presence_{scripts::kPresence, sha1Hex(scripts::kPresence)} {}
@@ -118,7 +123,7 @@ bool MessageStore::store(std::string_view room, std::string_view body, StoreFn d
       store_, std::move(keys),
       {roomName, std::string(body), historySize_, keys_.channel(room), newEpoch(),
        std::to_string(kIdempotencyLifetime.count())},
-      [done = std::move(done)](redisReply* reply) {
+      [this, done = std::move(done)](redisReply* reply) {
         if (reply == nullptr || reply->type != REDIS_REPLY_ARRAY || reply->elements != 3) {
           logScriptError("store", reply);
           done(std::nullopt);
@@ -134,7 +139,32 @@ bool MessageStore::store(std::string_view room, std::string_view body, StoreFn d
         ack.id = *id;
         ack.ts = *ts;
         ack.epoch = asString(reply->element[2]);
-        done(std::move(ack));
+        if (ackReplicas_ == 0) {
+          done(std::move(ack));
+          return;
+        }
+        // ACK_REPLICAS: acked only once that many replicas have it (WAIT
+        // covers every write sent before it). Short of that the client hears
+        // `unavailable`: the message may be stored, and a retry with the same
+        // ref is answered from its idempotency key.
+        const std::string replicas = std::to_string(ackReplicas_);
+        auto pending = std::make_shared<std::pair<StoreFn, StoredAck>>(done, std::move(ack));
+        const bool sent = redis_.command(
+            {"WAIT", replicas, kReplicaWaitMs}, [this, pending](redisReply* confirmed) {
+              if (confirmed != nullptr && confirmed->type == REDIS_REPLY_INTEGER &&
+                  confirmed->integer >= static_cast<long long>(ackReplicas_)) {
+                pending->first(std::move(pending->second));
+                return;
+              }
+              Log::warn(
+                  "replicas_behind",
+                  {{"wanted", std::to_string(ackReplicas_)},
+                   {"confirmed", confirmed != nullptr && confirmed->type == REDIS_REPLY_INTEGER
+                                     ? std::to_string(confirmed->integer)
+                                     : std::string("none")}});
+              pending->first(std::nullopt);
+            });
+        if (!sent) done(std::nullopt);
       });
 }
 

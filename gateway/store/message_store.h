@@ -61,7 +61,10 @@ class MessageStore final : public HistorySource {
  public:
   using StoreFn = std::function<void(std::optional<StoredAck>)>;
 
-  MessageStore(RedisConnection& redis, const RedisKeys& keys, std::size_t historySize);
+  // `ackReplicas` (ACK_REPLICAS): replicas that must have a message before it
+  // is acked; 0 acks once the primary has it.
+  MessageStore(RedisConnection& redis, const RedisKeys& keys, std::size_t historySize,
+               unsigned ackReplicas = 0);
 
   // Call when the command connection comes up: loads the scripts.
   void onConnectionUp();
@@ -90,6 +93,7 @@ class MessageStore final : public HistorySource {
   RedisConnection& redis_;
   const RedisKeys& keys_;
   std::string historySize_;
+  unsigned ackReplicas_;
   Script store_;
   Script read_;
   Script presence_;

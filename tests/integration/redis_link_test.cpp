@@ -277,3 +277,52 @@ TEST_F(RedisLinkTest, AHungRedisIsDownWithinRedisTimeoutAndBackWhenItAnswers) {
 
 }  // namespace
 }  // namespace chat::testing
+
+namespace chat::testing {
+namespace {
+
+// ACK_REPLICAS=1: a message is acked once a replica has it (Redis WAIT); with
+// the replica stopped the sender gets `unavailable` within about a second,
+// and its retry with the same ref, once the replica is back, is acked with
+// the first store's id (stored once).
+TEST_F(RedisLinkTest, AckReplicasWaitsForAReplica) {
+  RedisServer replica;
+  RedisClient replicaClient = replica.client();
+  replicaClient.command({"REPLICAOF", "127.0.0.1", std::to_string(redis().port())});
+  RedisClient primary = redisClient();
+  ASSERT_TRUE(waitFor(
+      [&] {
+        const Reply info = primary.command({"INFO", "replication"});
+        return info.str.find("connected_slaves:1") != std::string::npos &&
+               info.str.find("state=online") != std::string::npos;
+      },
+      20s))
+      << "the replica did not catch up";
+
+  GatewayProcess& gateway = startGateway(v1Env({{"ACK_REPLICAS", "1"}}));
+  ASSERT_TRUE(gateway.waitReady());
+  const std::string room = uniqueRoom();
+  V1Session alice = joinV1(gateway, room, "alice");
+  const V1Ack first = sendAndAck(*alice.client, "replicated", "r1");
+  EXPECT_TRUE(waitFor([&] { return replicaClient.integer({"LLEN", historyKey(room)}) == 1; }, 5s));
+
+  ASSERT_EQ(::kill(replica.pid(), SIGSTOP), 0);
+  struct Resume {
+    pid_t pid;
+    ~Resume() { ::kill(pid, SIGCONT); }
+  } resume{replica.pid()};
+  ASSERT_TRUE(alice.client->sendMessage("unconfirmed", "r2"));
+  const V1Frame refused = expectMatching(
+      *alice.client, [](const V1Frame& f) { return f.string("ref") == "r2"; },
+      "the answer to a send no replica confirmed", 10s);
+  EXPECT_EQ(refused.type(), "error") << refused.raw();
+  EXPECT_EQ(refused.string("code"), "unavailable") << refused.raw();
+
+  ASSERT_EQ(::kill(replica.pid(), SIGCONT), 0);
+  const V1Ack retried = sendAndAck(*alice.client, "unconfirmed", "r2");
+  EXPECT_EQ(retried.id, first.id + 1) << "the retry is the first store's message";
+  EXPECT_EQ(primary.integer({"LLEN", historyKey(room)}), 2);
+}
+
+}  // namespace
+}  // namespace chat::testing
