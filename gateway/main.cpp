@@ -63,6 +63,11 @@ int runGateway(chat::common::Settings settings, chat::gateway::WorkerSeat seat) 
     uv_run(&loop, UV_RUN_DEFAULT);
     if (status == 0) gateway::Log::info("stopped");
   }
+  // The drain is over and libuv, stopping its signal watchers, put SIGTERM
+  // and SIGINT back to their default: a second signal (an orchestrator
+  // repeating itself) must not turn this clean exit into a kill.
+  std::signal(SIGTERM, SIG_IGN);
+  std::signal(SIGINT, SIG_IGN);
   // Let the close callbacks of every handle run, then check nothing leaked.
   uv_run(&loop, UV_RUN_DEFAULT);
   if (uv_loop_close(&loop) != 0) {

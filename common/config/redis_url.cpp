@@ -48,6 +48,17 @@ std::string percentDecode(std::string_view in, bool& ok) {
 
 std::string RedisEndpoint::redacted() const {
   if (unixSocket) return "unix://" + path;
+  if (sentinel) {
+    std::string url = "redis+sentinel://";
+    if (!password.empty()) url += username + ":***@";
+    for (std::size_t i = 0; i < sentinels.size(); ++i) {
+      if (i > 0) url += ',';
+      const bool ipv6 = sentinels[i].first.find(':') != std::string::npos;
+      url += ipv6 ? "[" + sentinels[i].first + "]" : sentinels[i].first;
+      url += ':' + std::to_string(sentinels[i].second);
+    }
+    return url + "/" + masterName;
+  }
   std::string url = tls ? "rediss://" : "redis://";
   if (!password.empty()) url += username + ":***@";
   const bool ipv6 = host.find(':') != std::string::npos;
@@ -62,8 +73,86 @@ std::string RedisEndpoint::redacted() const {
   return url;
 }
 
+namespace {
+
+// "host:port", "[v6]:port" or "host" (port 6379) into host and port.
+std::string parseHostPort(std::string_view rest, std::string& host, std::uint16_t& port) {
+  std::string_view portPart;
+  if (!rest.empty() && rest.front() == '[') {  // [::1]:6379
+    const auto close = rest.find(']');
+    if (close == std::string_view::npos) return "unclosed [ in host";
+    host = rest.substr(1, close - 1);
+    rest = rest.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest.front() != ':') return "expected :port after ]";
+      portPart = rest.substr(1);
+    }
+  } else {
+    const auto colon = rest.rfind(':');
+    host = rest.substr(0, colon);
+    if (colon != std::string_view::npos) portPart = rest.substr(colon + 1);
+  }
+  if (host.empty()) return "missing host";
+  if (!portPart.empty() && (!parseWhole(portPart, port) || port == 0))
+    return "port must be a number from 1 to 65535";
+  return {};
+}
+
+std::string parseUserInfo(std::string_view& rest, RedisEndpoint& ep) {
+  if (const auto at = rest.rfind('@'); at != std::string_view::npos) {
+    const auto userinfo = rest.substr(0, at);
+    rest = rest.substr(at + 1);
+    const auto colon = userinfo.find(':');
+    bool ok = true;
+    bool ok2 = true;
+    if (colon == std::string_view::npos) {
+      ep.password = percentDecode(userinfo, ok);  // redis://password@host
+    } else {
+      ep.username = percentDecode(userinfo.substr(0, colon), ok);
+      ep.password = percentDecode(userinfo.substr(colon + 1), ok2);
+    }
+    if (!ok || !ok2) return "bad %-escape in user or password";
+  }
+  return {};
+}
+
+// redis+sentinel://[user:password@]host:port[,host:port...]/master-name
+std::variant<RedisEndpoint, std::string> parseSentinelUrl(std::string_view rest) {
+  RedisEndpoint ep;
+  ep.sentinel = true;
+  const auto slash = rest.find('/');
+  if (slash == std::string_view::npos || slash + 1 >= rest.size())
+    return std::string(
+        "redis+sentinel:// needs the master name, as in redis+sentinel://host:26379/mymaster");
+  ep.masterName = rest.substr(slash + 1);
+  if (ep.masterName.find('/') != std::string::npos)
+    return std::string("redis+sentinel:// takes no database: use /master-name only");
+  rest = rest.substr(0, slash);
+  if (auto error = parseUserInfo(rest, ep); !error.empty()) return error;
+  while (!rest.empty()) {
+    const auto comma = rest.find(',');
+    std::string host;
+    std::uint16_t port = 26379;
+    if (auto error = parseHostPort(rest.substr(0, comma), host, port); !error.empty()) return error;
+    ep.sentinels.emplace_back(std::move(host), port);
+    if (comma == std::string_view::npos) break;
+    rest = rest.substr(comma + 1);
+  }
+  if (ep.sentinels.empty()) return std::string("redis+sentinel:// needs at least one sentinel");
+  ep.host = ep.sentinels.front().first;
+  ep.port = ep.sentinels.front().second;
+  return ep;
+}
+
+}  // namespace
+
 std::variant<RedisEndpoint, std::string> parseRedisUrl(std::string_view url) {
   RedisEndpoint ep;
+  if (url.substr(0, 17) == "redis+sentinel://") return parseSentinelUrl(url.substr(17));
+  if (url.substr(0, 18) == "rediss+sentinel://")
+    return std::string("rediss+sentinel:// (TLS through Sentinel) is not supported yet");
+  if (url.substr(0, 16) == "redis+cluster://" || url.substr(0, 17) == "rediss+cluster://")
+    return std::string("redis+cluster:// (Redis Cluster) is not supported yet");
   constexpr std::string_view kUnix = "unix://";
   if (url.substr(0, kUnix.size()) == kUnix) {
     ep.unixSocket = true;
@@ -79,7 +168,7 @@ std::variant<RedisEndpoint, std::string> parseRedisUrl(std::string_view url) {
     rest = url.substr(9);
     ep.tls = true;
   } else {
-    return std::string("must start with redis://, rediss:// or unix://");
+    return std::string("must start with redis://, rediss://, redis+sentinel:// or unix://");
   }
 
   if (const auto slash = rest.find('/'); slash != std::string_view::npos) {
@@ -88,38 +177,8 @@ std::variant<RedisEndpoint, std::string> parseRedisUrl(std::string_view url) {
     if (!dbPart.empty() && (!parseWhole(dbPart, ep.db) || ep.db < 0))
       return std::string("database must be a non-negative number");
   }
-  if (const auto at = rest.rfind('@'); at != std::string_view::npos) {
-    const auto userinfo = rest.substr(0, at);
-    rest = rest.substr(at + 1);
-    const auto colon = userinfo.find(':');
-    bool ok = true;
-    bool ok2 = true;
-    if (colon == std::string_view::npos) {
-      ep.password = percentDecode(userinfo, ok);  // redis://password@host
-    } else {
-      ep.username = percentDecode(userinfo.substr(0, colon), ok);
-      ep.password = percentDecode(userinfo.substr(colon + 1), ok2);
-    }
-    if (!ok || !ok2) return std::string("bad %-escape in user or password");
-  }
-  std::string_view portPart;
-  if (!rest.empty() && rest.front() == '[') {  // [::1]:6379
-    const auto close = rest.find(']');
-    if (close == std::string_view::npos) return std::string("unclosed [ in host");
-    ep.host = rest.substr(1, close - 1);
-    rest = rest.substr(close + 1);
-    if (!rest.empty()) {
-      if (rest.front() != ':') return std::string("expected :port after ]");
-      portPart = rest.substr(1);
-    }
-  } else {
-    const auto colon = rest.rfind(':');
-    ep.host = rest.substr(0, colon);
-    if (colon != std::string_view::npos) portPart = rest.substr(colon + 1);
-  }
-  if (ep.host.empty()) return std::string("missing host");
-  if (!portPart.empty() && (!parseWhole(portPart, ep.port) || ep.port == 0))
-    return std::string("port must be a number from 1 to 65535");
+  if (auto error = parseUserInfo(rest, ep); !error.empty()) return error;
+  if (auto error = parseHostPort(rest, ep.host, ep.port); !error.empty()) return error;
   return ep;
 }
 

@@ -5,7 +5,9 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
+#include <vector>
 
 namespace chat::common {
 
@@ -18,6 +20,12 @@ struct RedisEndpoint {
   std::string username;  // empty: AUTH with the password alone
   std::string password;  // empty: no AUTH
   int db = 0;            // SELECT when non-zero
+  // redis+sentinel://: the primary is found through these sentinels (host,
+  // port), under `masterName`; `host` and `port` are then the first sentinel.
+  bool sentinel = false;
+  std::vector<std::pair<std::string, std::uint16_t>> sentinels;
+  std::string masterName;
+  std::string sentinelPassword;  // REDIS_SENTINEL_PASSWORD: AUTH to the sentinels
 
   // The URL without its password, for logs.
   std::string redacted() const;

@@ -87,7 +87,8 @@ std::vector<Spec> specs(const SettingsSources& src) {
          return {};
        }},
       {"REDIS_URL", "redis://127.0.0.1:6379",
-       "redis://[user:password@]host:port[/db], rediss://... or unix:///path",
+       "redis://[user:password@]host:port[/db], rediss://..., unix:///path, or "
+       "redis+sentinel://host:port[,host:port...]/master-name",
        [](Settings& s, const std::string& raw) -> std::string {
          auto parsed = parseRedisUrl(raw);
          if (auto* err = std::get_if<std::string>(&parsed)) return *err;
@@ -105,6 +106,12 @@ std::vector<Spec> specs(const SettingsSources& src) {
       {"REDIS_TLS_CA", "", "rediss://: a CA certificate file (PEM) to trust besides the system's",
        [](Settings& s, const std::string& raw) -> std::string {
          s.redisTlsCa = raw;
+         return {};
+       }},
+      {"REDIS_SENTINEL_PASSWORD", "",
+       "redis+sentinel://: the sentinels' password, if they need one",
+       [](Settings& s, const std::string& raw) -> std::string {
+         s.redisSentinelPassword = raw;
          return {};
        }},
       {"REDIS_TIMEOUT", "5",
@@ -316,6 +323,7 @@ SettingsResult loadSettings(const SettingsSources& sources) {
       return {std::nullopt, 2, {}, std::string(spec.env) + " (" + origin + "): " + err};
   }
   if (auto err = contradiction(settings); !err.empty()) return {std::nullopt, 2, {}, err};
+  settings.redis.sentinelPassword = settings.redisSentinelPassword;
   return {std::move(settings), 0, {}, {}};
 }
 

@@ -51,6 +51,7 @@ struct Settings {
   std::chrono::milliseconds pingInterval{25000};
   std::chrono::milliseconds pingTimeout{60000};
   std::chrono::milliseconds shutdownTimeout{10000};
+  std::string redisSentinelPassword;
   unsigned ackReplicas = 0;  // replicas that must have a message before its ack
   // A Redis link with a command unanswered this long is down (a hung Redis).
   std::chrono::milliseconds redisTimeout{5000};

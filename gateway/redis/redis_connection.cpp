@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <random>
+#include <string_view>
+#include <tuple>
 
 #include "log/log.h"
 #include "redis/hiredis_loop.h"
@@ -49,6 +51,7 @@ void RedisConnection::start() {
 
 void RedisConnection::stop() {
   state_ = State::kStopped;
+  lookup_.reset();
   retryTimer_.stop();
   connectTimeout_.stop();
   livenessTimer_.stop();
@@ -74,10 +77,30 @@ void RedisConnection::abandonContext() {
 
 void RedisConnection::connect() {
   state_ = State::kConnecting;
-  redisAsyncContext* ctx = !viaSocket_.empty() ? redisAsyncConnectUnix(viaSocket_.c_str())
-                           : endpoint_.unixSocket
-                               ? redisAsyncConnectUnix(endpoint_.path.c_str())
-                               : redisAsyncConnect(endpoint_.host.c_str(), endpoint_.port);
+  if (endpoint_.sentinel && !primary_) {
+    // Each connect asks the sentinels first: after a failover they name the
+    // new primary (and ROLE in the handshake catches a stale answer).
+    lookup_ = std::make_unique<SentinelLookup>(loop_, endpoint_);
+    lookup_->start([this](std::optional<SentinelLookup::Address> primary) {
+      if (state_ != State::kConnecting) return;
+      if (!primary) {
+        markDown("no sentinel named a primary for " + endpoint_.masterName);
+        return;
+      }
+      primary_ = std::move(primary);
+      connect();
+    });
+    return;
+  }
+  std::string host = endpoint_.host;
+  std::uint16_t port = endpoint_.port;
+  if (primary_) {
+    std::tie(host, port) = *primary_;
+    primary_.reset();  // the next connect asks again
+  }
+  redisAsyncContext* ctx = !viaSocket_.empty()    ? redisAsyncConnectUnix(viaSocket_.c_str())
+                           : endpoint_.unixSocket ? redisAsyncConnectUnix(endpoint_.path.c_str())
+                                                  : redisAsyncConnect(host.c_str(), port);
   if (ctx == nullptr || ctx->err != 0) {
     const std::string reason = ctx != nullptr ? ctx->errstr : "out of memory";
     if (ctx != nullptr) redisAsyncFree(ctx);
@@ -129,6 +152,14 @@ void RedisConnection::sendHandshake() {
   const std::string db = std::to_string(endpoint_.db);
   if (endpoint_.db != 0) steps.push_back({"SELECT", db});
   steps.push_back({"CLIENT", "SETNAME", clientName_});
+  // Through Sentinel: the address may be stale (a demoted primary that came
+  // back as a replica); only a primary will do.
+  if (endpoint_.sentinel) {
+    steps.push_back({"ROLE"});
+    // Which server this primary is: a sequence last written by another one
+    // may miss ids clients saw (replication is asynchronous), see kStore.
+    steps.push_back({"INFO", "server"});
+  }
 
   auto remaining = std::make_shared<std::size_t>(steps.size());
   auto failed = std::make_shared<bool>(false);
@@ -137,10 +168,16 @@ void RedisConnection::sendHandshake() {
     // Raw send: command() refuses while the handshake is under way.
     auto* fn = new ReplyFn([this, remaining, failed, what](redisReply* reply) {
       if (*failed) return;
-      if (reply == nullptr || reply->type == REDIS_REPLY_ERROR) {
+      const bool notPrimary =
+          what == "ROLE" && reply != nullptr &&
+          (reply->type != REDIS_REPLY_ARRAY || reply->elements == 0 ||
+           reply->element[0]->type != REDIS_REPLY_STRING ||
+           std::string_view(reply->element[0]->str, reply->element[0]->len) != "master");
+      if (reply == nullptr || reply->type == REDIS_REPLY_ERROR || notPrimary) {
         *failed = true;
-        const std::string detail =
-            reply != nullptr ? std::string(reply->str, reply->len) : std::string("connection lost");
+        const std::string detail = notPrimary         ? std::string("not a primary")
+                                   : reply != nullptr ? std::string(reply->str, reply->len)
+                                                      : std::string("connection lost");
         Log::error("redis_handshake_failed",
                    {{"conn", clientName_}, {"step", what}, {"detail", detail}});
         if (reply != nullptr) {
@@ -148,6 +185,12 @@ void RedisConnection::sendHandshake() {
           markDown("handshake failed");
         }
         return;
+      }
+      if (what == "INFO" && reply->type == REDIS_REPLY_STRING) {
+        const std::string_view info(reply->str, reply->len);
+        const auto at = info.find("run_id:");
+        if (at != std::string_view::npos)
+          primaryId_ = std::string(info.substr(at + 7, info.find_first_of("\r\n", at) - at - 7));
       }
       if (--*remaining == 0) {
         state_ = State::kUp;
@@ -264,8 +307,9 @@ bool RedisConnection::commandRaw(const std::vector<std::string_view>& argv, redi
 
 void RedisConnection::onReply(redisAsyncContext* ctx, void* reply, void* privdata) {
   std::unique_ptr<ReplyFn> fn(static_cast<ReplyFn*>(privdata));
-  if (auto* self = ctx != nullptr ? static_cast<RedisConnection*>(ctx->data) : nullptr;
-      self != nullptr && reply != nullptr) {
+  auto* self = ctx != nullptr ? static_cast<RedisConnection*>(ctx->data) : nullptr;
+  const auto* r = static_cast<redisReply*>(reply);
+  if (self != nullptr && r != nullptr) {
     if (!self->sentAt_.empty()) self->sentAt_.pop_front();
     self->lastReplyAt_ = uv_now(self->loop_);
   }
@@ -275,6 +319,10 @@ void RedisConnection::onReply(redisAsyncContext* ctx, void* reply, void* privdat
     // No exception may unwind through hiredis' C frames.
     Log::error("redis_callback_failed", {{"what", e.what()}});
   }
+  // A primary demoted under us answers writes with READONLY: find the new one.
+  if (self != nullptr && r != nullptr && r->type == REDIS_REPLY_ERROR &&
+      std::string_view(r->str, r->len).substr(0, 8) == "READONLY" && ctx->data == self)
+    self->drop("the primary became a replica");
 }
 
 }  // namespace chat::gateway

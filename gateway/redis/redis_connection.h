@@ -17,12 +17,14 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "config/redis_url.h"
 #include "loop/uv_handles.h"
+#include "redis/sentinel_lookup.h"
 
 namespace chat::gateway {
 
@@ -76,6 +78,8 @@ class RedisConnection {
   void readPending(int maxReads);
 
   const std::string& name() const { return clientName_; }
+  // redis+sentinel://: the run id of the primary this link is on; else empty.
+  const std::string& primaryId() const { return primaryId_; }
   unsigned reconnects() const { return reconnects_; }
 
  private:
@@ -103,6 +107,10 @@ class RedisConnection {
   unsigned attempt_ = 0;
   unsigned reconnects_ = 0;
   Liveness liveness_;
+  // redis+sentinel://: where the primary is, asked before every connect.
+  std::unique_ptr<SentinelLookup> lookup_;
+  std::optional<SentinelLookup::Address> primary_;
+  std::string primaryId_;
   // When each tracked command still unanswered was sent (uv_now ms): replies
   // come in order, so the front is the oldest.
   std::deque<std::uint64_t> sentAt_;

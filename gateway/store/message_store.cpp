@@ -122,7 +122,7 @@ bool MessageStore::store(std::string_view room, std::string_view body, StoreFn d
   return evalScript(
       store_, std::move(keys),
       {roomName, std::string(body), historySize_, keys_.channel(room), newEpoch(),
-       std::to_string(kIdempotencyLifetime.count())},
+       std::to_string(kIdempotencyLifetime.count()), redis_.primaryId()},
       [this, done = std::move(done)](redisReply* reply) {
         if (reply == nullptr || reply->type != REDIS_REPLY_ARRAY || reply->elements != 3) {
           logScriptError("store", reply);

@@ -24,12 +24,16 @@ namespace chat::gateway::scripts {
 
 // Stores one message. KEYS: seq, history, and for a send with a ref its
 // idempotency key. ARGV: room, body (`"username":..,"text":..}`), history
-// size, channel, candidate epoch, idempotency lifetime ms. Builds the frame,
+// size, channel, candidate epoch, idempotency lifetime ms, and through
+// Sentinel the run id of the primary (else empty). Builds the frame,
 // RPUSH, LTRIM, PUBLISH. Returns {id, ts, epoch}. A resend whose idempotency
 // key is still there returns the first store's {id, ts, epoch} and stores
 // nothing (PROTOCOL.md section 4): so does a retry after a reply that was
 // lost with its connection, through any gateway. A sequence a join created
 // carries an expiry (no message yet): the first message makes it permanent.
+// A sequence last written by another primary (a failover: replication is
+// asynchronous, so ids clients saw may be missing here) takes a new epoch,
+// its ids going on, so no client sees two messages under one (epoch, id).
 inline constexpr std::string_view kStore =
     "if KEYS[3] then\n"
     "  local seen = redis.call('GET', KEYS[3])\n"
@@ -39,6 +43,14 @@ inline constexpr std::string_view kStore =
     "  end\n"
     "end\n"
     CHAT_LUA_ENSURE_SEQUENCE("ARGV[5]")
+    "if ARGV[7] ~= '' then\n"
+    "  local owner = redis.call('HGET', KEYS[1], 'primary')\n"
+    "  if owner and owner ~= ARGV[7] then\n"
+    "    epoch = ARGV[5]\n"
+    "    redis.call('HSET', KEYS[1], 'epoch', epoch)\n"
+    "  end\n"
+    "  redis.call('HSET', KEYS[1], 'primary', ARGV[7])\n"
+    "end\n"
     "redis.call('PERSIST', KEYS[1])\n"
     "local id = redis.call('HINCRBY', KEYS[1], 'id', 1)\n"
     "local t = redis.call('TIME')\n"

@@ -139,7 +139,8 @@ TEST_F(HardeningShutdownTest, DrainUnderSteadyTrafficRefusesNewSendsAndClosesCle
   const CloseInfo* close = &*sender.client->closeInfo();
   EXPECT_EQ(close->code, 1001) << close->reason;
   EXPECT_GE(acked.size(), 1u) << "the sends before the signal were stored";
-  EXPECT_TRUE(a.stop().success());
+  const ExitStatus stopped = a.stop();
+  EXPECT_TRUE(stopped.success()) << stopped.describe();
 
   V1Frame leave = expectMatching(
       *watcher.client,

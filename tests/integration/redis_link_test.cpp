@@ -13,13 +13,17 @@
 
 #include <algorithm>
 #include <atomic>
+#include <fstream>
 #include <iostream>
 #include <mutex>
 #include <thread>
 
 #include "gateway_test.h"
 #include "http_client.h"
+#include "ports.h"
+#include "process.h"
 #include "resp.h"
+#include "temp_dir.h"
 #include "v1_helpers.h"
 #include "wait.h"
 
@@ -322,6 +326,114 @@ TEST_F(RedisLinkTest, AckReplicasWaitsForAReplica) {
   const V1Ack retried = sendAndAck(*alice.client, "unconfirmed", "r2");
   EXPECT_EQ(retried.id, first.id + 1) << "the retry is the first store's message";
   EXPECT_EQ(primary.integer({"LLEN", historyKey(room)}), 2);
+}
+
+}  // namespace
+}  // namespace chat::testing
+
+namespace chat::testing {
+namespace {
+
+// A redis-server in Sentinel mode watching `primaryPort` as "mymaster",
+// deciding alone (quorum 1) and quickly (1 s down-after); stopped by PID.
+class Sentinel {
+ public:
+  explicit Sentinel(std::uint16_t primaryPort) : port_(findFreePort()) {
+    const auto config = dir_.path() / "sentinel.conf";
+    std::ofstream(config) << "port " << port_ << "\nbind 127.0.0.1\ndir " << dir_.path().string()
+                          << "\nsentinel monitor mymaster 127.0.0.1 " << primaryPort << " 1\n"
+                          << "sentinel down-after-milliseconds mymaster 1000\n"
+                          << "sentinel failover-timeout mymaster 4000\n";
+    ProcessOptions options;
+    options.executable = "redis-server";
+    options.args = {config.string(), "--sentinel"};
+    options.workingDir = dir_.path();
+    options.logDir = dir_.path();
+    options.name = "sentinel";
+    process_ = std::make_unique<Process>(options);
+    if (!waitFor([&] { return masterPort() == primaryPort; }, 10s))
+      throw std::runtime_error("the sentinel did not come up");
+  }
+  ~Sentinel() { process_->stop(SIGTERM, 5s); }
+
+  std::uint16_t port() const { return port_; }
+  // The primary's port as this sentinel names it, 0 when it cannot say.
+  std::uint16_t masterPort() const {
+    try {
+      RedisClient client(port_);
+      const Reply reply = client.command({"SENTINEL", "get-master-addr-by-name", "mymaster"});
+      return reply.elements.size() == 2
+                 ? static_cast<std::uint16_t>(std::stoi(reply.elements[1].str))
+                 : 0;
+    } catch (const std::exception&) {
+      return 0;
+    }
+  }
+  std::size_t knownReplicas() const {
+    try {
+      RedisClient client(port_);
+      return client.command({"SENTINEL", "replicas", "mymaster"}).elements.size();
+    } catch (const std::exception&) {
+      return 0;
+    }
+  }
+
+ private:
+  TempDir dir_{"chat-sentinel"};
+  std::uint16_t port_;
+  std::unique_ptr<Process> process_;
+};
+
+// redis+sentinel://: the gateway finds the primary through the sentinel, and
+// after the primary is SIGKILLed and the sentinel promotes the replica, finds
+// the new one by itself; a retry of the message in flight is stored once.
+TEST_F(RedisLinkTest, ThroughSentinelTheGatewayFollowsAFailover) {
+  RedisServer replica;
+  RedisClient(replica.port()).command({"REPLICAOF", "127.0.0.1", std::to_string(redis().port())});
+  Sentinel sentinel(redis().port());
+  // The sentinel learns of the replica from the primary's INFO (every 10 s).
+  ASSERT_TRUE(waitFor([&] { return sentinel.knownReplicas() == 1; }, 30s));
+
+  GatewayProcess& gateway = startGatewayOn(
+      "redis+sentinel://127.0.0.1:" + std::to_string(sentinel.port()) + "/mymaster", v1Env());
+  ASSERT_TRUE(gateway.waitReady()) << gateway.readStderr();
+  const std::string room = uniqueRoom();
+  V1Session alice = joinV1(gateway, room, "alice");
+  const V1Ack before = sendAndAck(*alice.client, "before", "f1");
+  ASSERT_TRUE(waitFor(
+      [&] {
+        return replica.client().integer({"LLEN", historyKey(room)}) == 1;
+      },
+      10s));
+
+  redis().kill();
+  ASSERT_TRUE(waitFor([&] { return sentinel.masterPort() == replica.port(); }, 30s))
+      << "the sentinel did not promote the replica";
+  ASSERT_TRUE(gateway.waitReady(30s)) << gateway.readStderr();
+  // Sends go to the new primary: retried until the gateway is through (a
+  // send can still meet the old link's end), each retry under the same ref.
+  std::optional<std::int64_t> id;
+  for (int attempt = 0; attempt < 20 && !id; ++attempt) {
+    ASSERT_TRUE(alice.client->sendMessage("after", "f2"));
+    const V1Frame answer = expectMatching(
+        *alice.client, [](const V1Frame& f) { return f.string("ref") == "f2"; },
+        "an answer to the send after the failover", 10s);
+    if (answer.type() == "ack") id = answer.integer("id");
+  }
+  ASSERT_TRUE(id) << "no ack after the failover";
+  EXPECT_EQ(*id, before.id + 1) << "ids go on from the surviving sequence";
+  EXPECT_EQ(replica.client().integer({"LLEN", historyKey(room)}), 2);
+  // The new primary might have missed ids clients saw: the room takes a new
+  // epoch, announced by a fresh joined before the message.
+  const V1Frame joined = expectType(*alice.client, "joined");
+  EXPECT_NE(joined.string("epoch"), std::optional<std::string>(alice.join.epoch));
+  // The replay after it keeps the surviving messages as stored (each under
+  // the epoch it was acked in), then the new message under the new epoch.
+  ChatMessage message = expectMessage(*alice.client);
+  while (message.text != "after")
+    message = expectMessage(*alice.client);
+  EXPECT_EQ(message.id, *id);
+  EXPECT_EQ(message.epoch, joined.string("epoch").value_or(""));
 }
 
 }  // namespace

@@ -256,6 +256,32 @@ TEST(PercentDecodeTest, RefusesBadEscapes) {
   }
 }
 
+TEST(RedisUrlSentinelTest, ParsesSentinelsMasterNameAndCredentials) {
+  const auto parsed =
+      parseRedisUrl("redis+sentinel://app:s%40cret@10.0.0.1:26379,[::1]:26380,sentinel-3/mymaster");
+  ASSERT_TRUE(std::holds_alternative<RedisEndpoint>(parsed)) << std::get<std::string>(parsed);
+  const auto& ep = std::get<RedisEndpoint>(parsed);
+  EXPECT_TRUE(ep.sentinel);
+  EXPECT_EQ(ep.masterName, "mymaster");
+  ASSERT_EQ(ep.sentinels.size(), 3u);
+  EXPECT_EQ(ep.sentinels[0], (std::pair<std::string, std::uint16_t>{"10.0.0.1", 26379}));
+  EXPECT_EQ(ep.sentinels[1], (std::pair<std::string, std::uint16_t>{"::1", 26380}));
+  EXPECT_EQ(ep.sentinels[2], (std::pair<std::string, std::uint16_t>{"sentinel-3", 26379}));
+  EXPECT_EQ(ep.username, "app");
+  EXPECT_EQ(ep.password, "s@cret");
+  EXPECT_EQ(ep.redacted(),
+            "redis+sentinel://app:***@10.0.0.1:26379,[::1]:26380,sentinel-3:26379/mymaster");
+}
+
+TEST(RedisUrlSentinelTest, RefusesWhatCannotWork) {
+  for (std::string_view url :
+       {"redis+sentinel://h:26379/", "redis+sentinel://h:26379", "redis+sentinel:///m",
+        "redis+sentinel://h:0/m", "redis+sentinel://h/m/0", "rediss+sentinel://h/m",
+        "redis+cluster://h:7000", "rediss+cluster://h:7000"}) {
+    EXPECT_TRUE(std::holds_alternative<std::string>(parseRedisUrl(url))) << url;
+  }
+}
+
 TEST(PercentDecodeTest, ResetsOkOnSuccess) {
   bool ok = false;
   percentDecode("x", ok);
