@@ -1,5 +1,7 @@
 #include "config/redis_url.h"
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 
 namespace chat::common {
@@ -127,6 +129,12 @@ std::variant<RedisEndpoint, std::string> parseSentinelUrl(std::string_view rest)
   ep.masterName = rest.substr(slash + 1);
   if (ep.masterName.find('/') != std::string::npos)
     return std::string("redis+sentinel:// takes no database: use /master-name only");
+  const bool plainName =
+      ep.masterName.size() <= 64 &&
+      std::all_of(ep.masterName.begin(), ep.masterName.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+      });
+  if (!plainName) return std::string("the master name must be 1-64 of A-Z a-z 0-9 - _ .");
   rest = rest.substr(0, slash);
   if (auto error = parseUserInfo(rest, ep); !error.empty()) return error;
   while (!rest.empty()) {

@@ -1,6 +1,7 @@
 // parseRedisUrl and percentDecode on arbitrary strings (REDIS_URL comes from
 // the environment, often pasted from a provider's console). Checks that an
-// accepted URL names a host or an absolute socket path, that redacted() never
+// accepted URL names a host (or sentinels and a master name) or an absolute
+// socket path, that redacted() keeps the URL's scheme and never
 // shows the password, and that percentDecode only ever shrinks its input.
 
 #include <cstddef>
@@ -33,7 +34,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   } else {
     FUZZ_CHECK(!endpoint.host.empty());
     FUZZ_CHECK(endpoint.db >= 0);
-    FUZZ_CHECK(redacted.rfind(endpoint.tls ? "rediss://" : "redis://", 0) == 0);
+    if (endpoint.sentinel) {
+      FUZZ_CHECK(!endpoint.sentinels.empty() && !endpoint.masterName.empty());
+      FUZZ_CHECK(!endpoint.tls);
+      FUZZ_CHECK(redacted.rfind("redis+sentinel://", 0) == 0);
+    } else {
+      FUZZ_CHECK(redacted.rfind(endpoint.tls ? "rediss://" : "redis://", 0) == 0);
+    }
     if (!endpoint.password.empty()) {
       // The password is replaced by ***, wherever it would have been.
       FUZZ_CHECK(redacted.find(":***@") != std::string::npos);

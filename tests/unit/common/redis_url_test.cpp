@@ -277,7 +277,8 @@ TEST(RedisUrlSentinelTest, RefusesWhatCannotWork) {
   for (std::string_view url :
        {"redis+sentinel://h:26379/", "redis+sentinel://h:26379", "redis+sentinel:///m",
         "redis+sentinel://h:0/m", "redis+sentinel://h/m/0", "rediss+sentinel://h/m",
-        "redis+cluster://h:7000", "rediss+cluster://h:7000"}) {
+        "redis+cluster://h:7000", "rediss+cluster://h:7000", "redis+sentinel://h/a:b@c",
+        "redis+sentinel://h/my master"}) {
     EXPECT_TRUE(std::holds_alternative<std::string>(parseRedisUrl(url))) << url;
   }
 }
