@@ -156,10 +156,8 @@ bool Server::start() {
 }
 
 std::string Server::readinessProblem() const {
-  if (draining_ || board_.draining()) return "draining";
-  if (!commands_.isUp()) return "redis command connection down";
-  if (!bus_.ready()) return "redis subscriber connection down";
-  return {};
+  const WorkerProblem problem = health().problem;
+  return problem == WorkerProblem::kNone ? std::string() : std::string(describe(problem));
 }
 
 bool Server::ready() const {
@@ -270,8 +268,12 @@ bool Server::onUpgradeRequest(lws* wsi) {
   AdmissionState state;
   state.notReady = readinessProblem();
   state.connections = connections_.size();
-  if (settings_.maxConnectionsPerIp > 0)
-    state.connectionsFromPeer = connections_.connectionsFrom(peerKey(wsi));
+  // The per-IP cap's key, read once here and kept with the admission.
+  std::string peer;
+  if (settings_.maxConnectionsPerIp > 0) {
+    peer = peerAddress(wsi, settings_.trustedProxyHeader);
+    state.connectionsFromPeer = connections_.connectionsFrom(peer);
+  }
   state.nowSeconds = std::chrono::duration_cast<std::chrono::seconds>(
                          std::chrono::system_clock::now().time_since_epoch())
                          .count();
@@ -284,6 +286,7 @@ bool Server::onUpgradeRequest(lws* wsi) {
     refuseUpgrade(wsi, admission->status, admission->reason);
     return false;
   }
+  admission->peerKey = std::move(peer);
   // Kept on the wsi until ESTABLISHED (or freed when the wsi goes first).
   lws_set_opaque_user_data(wsi, admission.release());
   return true;
@@ -292,10 +295,6 @@ bool Server::onUpgradeRequest(lws* wsi) {
 void Server::onWsiDestroyed(lws* wsi) {
   delete static_cast<Admission*>(lws_get_opaque_user_data(wsi));
   lws_set_opaque_user_data(wsi, nullptr);
-}
-
-std::string Server::peerKey(lws* wsi) const {
-  return peerAddress(wsi, settings_.trustedProxyHeader);
 }
 
 void Server::onEstablished(lws* wsi, Session& session, bool v1) {
@@ -313,7 +312,7 @@ void Server::onEstablished(lws* wsi, Session& session, bool v1) {
                                               std::move(username), connectionLimits_, *this,
                                               settings_.rateBurst, uv_now(loop_));
   if (admission->allowedRooms) created->setAllowedRooms(std::move(*admission->allowedRooms));
-  if (settings_.maxConnectionsPerIp > 0) created->setPeerKey(peerKey(wsi));
+  if (!admission->peerKey.empty()) created->setPeerKey(std::move(admission->peerKey));
   Connection& connection = connections_.add(std::move(created));
   session.connection = &connection;
   ++stats_.connectionsOpened;

@@ -95,9 +95,6 @@ class Server final : public EndpointHandler, public ConnectionHandler {
   void watchSubscriberLink();
   std::string readinessProblem() const;
   static HandshakeRequest handshakeOf(lws* wsi);
-  // The client address the per-IP cap counts: the trusted proxy header's last
-  // entry when configured, else the peer address.
-  std::string peerKey(lws* wsi) const;
   void finishDrainIfIdle();
   // A WriteScheduler pass over one connection.
   void flush(Connection& connection);

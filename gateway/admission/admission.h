@@ -52,6 +52,7 @@ struct Admission {
   UrlJoin join;          // the URL's room, since and epoch
   std::string username;  // the token's `sub`, else ?username= (v1); empty: a guest
   std::optional<std::vector<std::string>> allowedRooms;  // the token's `rooms` claim
+  std::string peerKey;  // set by the caller: the address the per-IP cap counted
 
   bool admitted() const { return status == 0; }
 };

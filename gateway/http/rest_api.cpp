@@ -154,10 +154,11 @@ bool RestApi::authorized(std::string_view header) const {
 
 int RestApi::onBodyComplete(lws* wsi, HttpExchange* exchange) {
   if (exchange == nullptr) return -1;
-  if (exchange->bodyTooLarge && authorized(requestHeader(wsi, WSI_TOKEN_HTTP_AUTHORIZATION)))
+  const std::string authorization = requestHeader(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
+  if (exchange->bodyTooLarge && authorized(authorization))
     return respondJson(wsi, 413, jsonError("body too large"));
   pending_[exchange->id] = {wsi, exchange};
-  publish(exchange->room, requestHeader(wsi, WSI_TOKEN_HTTP_AUTHORIZATION), exchange->body,
+  publish(exchange->room, authorization, exchange->body,
           [this, id = exchange->id](unsigned status, std::string body) {
             answerLater(id, status, std::move(body));
           });

@@ -29,27 +29,11 @@ void update(LoopEvents& e) {
     uv_poll_stop(&e.poll);
 }
 
-void addRead(void* data) {
+// hiredis' addRead, delRead, addWrite and delWrite hooks.
+template <int Event, bool On>
+void watch(void* data) {
   auto* e = static_cast<LoopEvents*>(data);
-  e->events |= UV_READABLE;
-  update(*e);
-}
-
-void delRead(void* data) {
-  auto* e = static_cast<LoopEvents*>(data);
-  e->events &= ~UV_READABLE;
-  update(*e);
-}
-
-void addWrite(void* data) {
-  auto* e = static_cast<LoopEvents*>(data);
-  e->events |= UV_WRITABLE;
-  update(*e);
-}
-
-void delWrite(void* data) {
-  auto* e = static_cast<LoopEvents*>(data);
-  e->events &= ~UV_WRITABLE;
+  e->events = On ? (e->events | Event) : (e->events & ~Event);
   update(*e);
 }
 
@@ -71,10 +55,10 @@ bool attachToLoop(redisAsyncContext* context, uv_loop_t* loop) {
   }
   e->poll.data = e;
   e->context = context;
-  context->ev.addRead = addRead;
-  context->ev.delRead = delRead;
-  context->ev.addWrite = addWrite;
-  context->ev.delWrite = delWrite;
+  context->ev.addRead = watch<UV_READABLE, true>;
+  context->ev.delRead = watch<UV_READABLE, false>;
+  context->ev.addWrite = watch<UV_WRITABLE, true>;
+  context->ev.delWrite = watch<UV_WRITABLE, false>;
   context->ev.cleanup = cleanup;
   context->ev.data = e;
   return true;

@@ -24,9 +24,8 @@ std::string_view describe(WorkerProblem problem) {
   return "unknown";
 }
 
-void WorkerSlot::claim(std::int32_t workerPid) {
+void WorkerSlot::clearState() {
   problem.store(WorkerProblem::kStarting);
-  heartbeatMs.store(monotonicMs());
   plainConnections.set(0);
   v1Connections.set(0);
   hub.rooms.set(0);
@@ -36,20 +35,17 @@ void WorkerSlot::claim(std::int32_t workerPid) {
   residentBytes.set(0);
   virtualBytes.set(0);
   openFds.set(0);
+}
+
+void WorkerSlot::claim(std::int32_t workerPid) {
+  clearState();
+  heartbeatMs.store(monotonicMs());
   pid.store(workerPid);
 }
 
 void WorkerSlot::release() {
   pid.store(0);
-  problem.store(WorkerProblem::kStarting);
-  // Its connections went with it.
-  plainConnections.set(0);
-  v1Connections.set(0);
-  hub.rooms.set(0);
-  queuedBytes.set(0);
-  residentBytes.set(0);
-  virtualBytes.set(0);
-  openFds.set(0);
+  clearState();  // its connections and links went with it
 }
 
 std::unique_ptr<WorkerBoard> WorkerBoard::create(std::size_t workers) {

@@ -61,6 +61,10 @@ struct WorkerSlot {
   void claim(std::int32_t workerPid);
   // The supervisor reaped the slot's worker.
   void release();
+
+ private:
+  // Resets what described the worker's state (not its counters).
+  void clearState();
 };
 
 class WorkerBoard {
