@@ -38,7 +38,7 @@ Server::Server(uv_loop_t* loop, common::Settings settings, WorkerSeat seat)
       commands_(loop, settings_.redis, "chat-gw:" + settings_.gatewayId + ":cmd",
                 {.onUp =
                      [this] {
-                       store_.onConnectionUp();
+                       store_.loadScripts(commands_);
                        // Entries may have expired while Redis was away.
                        presence_.refreshAll();
                        // The other workers' /readyz learns it now, not a beat later.
@@ -46,10 +46,19 @@ Server::Server(uv_loop_t* loop, common::Settings settings, WorkerSeat seat)
                      },
                  .onDown = [this] { reporter_.publish(false); }},
                 {.replyTimeout = settings_.redisTimeout, .pingWhenIdle = true}),
-      store_(commands_, keys_, settings_.historySize, settings_.ackReplicas),
+      singleNode_(commands_),
+      cluster_(settings_.redis.cluster
+                   ? std::make_unique<ClusterTopology>(loop, settings_.redis,
+                                                       "chat-gw:" + settings_.gatewayId,
+                                                       settings_.redisTimeout)
+                   : nullptr),
+      store_(cluster_ ? static_cast<RedisRouter&>(*cluster_) : singleNode_, keys_,
+             settings_.historySize, settings_.ackReplicas),
       bus_(loop, settings_.redis, "chat-gw:" + settings_.gatewayId + ":sub", keys_,
            settings_.redisTimeout),
-      hub_(loop, bus_, store_, settings_.historyOnJoin, slot_.hub),
+      clusterBus_(cluster_ ? std::make_unique<ClusterBus>(*cluster_, keys_) : nullptr),
+      hub_(loop, clusterBus_ ? static_cast<Bus&>(*clusterBus_) : bus_, store_,
+           settings_.historyOnJoin, slot_.hub),
       presence_(loop, store_, settings_.gatewayId, settings_.presenceTtl),
       chat_(
           settings_, store_, hub_, presence_, stats_,
@@ -78,7 +87,7 @@ Server::Server(uv_loop_t* loop, common::Settings settings, WorkerSeat seat)
       .exact("/readyz",
              [this](lws* wsi, Session&, std::string_view) {
                const auto problem = reporter_.gatewayProblem(readinessProblem());
-               return problem.empty() ? respondText(wsi, 200, "ready\n")
+               return problem.empty() ? respondText(wsi, 200, "ready" + degradedNote() + "\n")
                                       : respondText(wsi, 503, problem + "\n");
              })
       .exact("/metrics",
@@ -106,6 +115,10 @@ Server::Server(uv_loop_t* loop, common::Settings settings, WorkerSeat seat)
   // Under load, what Redis has already sent joins this pass: more messages
   // per send to each client, and fewer passes.
   writes_.setBeforeFlush([this] {
+    if (cluster_) {
+      cluster_->readPending(kReadAheadReads);
+      return;
+    }
     bus_.readPending(kReadAheadReads);
     commands_.readPending(kReadAheadReads);
   });
@@ -145,10 +158,21 @@ bool Server::start() {
     commands_.connectVia(tls_->socketPath());
     bus_.connectVia(tls_->socketPath());
   }
-  commands_.start();
-  bus_.start(hub_);
+  if (cluster_) {
+    clusterBus_->setListener(hub_);
+    cluster_->start({.onCommandLinkUp =
+                         [this](RedisConnection& link) {
+                           store_.loadScripts(link);
+                           presence_.refreshAll();
+                         },
+                     .onHealthChange = [this] { reporter_.publish(false); }},
+                    *clusterBus_);
+  } else {
+    commands_.start();
+    bus_.start(hub_);
+    subscriberWatch_.every(settings_.redisTimeout / 2, [this] { watchSubscriberLink(); });
+  }
   reporter_.start();
-  subscriberWatch_.every(settings_.redisTimeout / 2, [this] { watchSubscriberLink(); });
   Log::info("listening", {{"port", std::to_string(port())},
                           {"redis", settings_.redis.redacted()},
                           {"static_dir", settings_.staticDir}});
@@ -158,6 +182,13 @@ bool Server::start() {
 std::string Server::readinessProblem() const {
   const WorkerProblem problem = health().problem;
   return problem == WorkerProblem::kNone ? std::string() : std::string(describe(problem));
+}
+
+std::string Server::degradedNote() const {
+  if (!cluster_) return {};
+  const std::string down = cluster_->downShards();
+  return down.empty() ? std::string()
+                      : "; cluster shards down (their rooms are unavailable): " + down;
 }
 
 bool Server::ready() const {
@@ -185,16 +216,25 @@ void Server::watchSubscriberLink() {
 
 WorkerHealth Server::health() const {
   WorkerHealth h;
-  if (draining_ || board_.draining())
-    h.problem = WorkerProblem::kDraining;
-  else if (!commands_.isUp())
+  if (draining_ || board_.draining()) h.problem = WorkerProblem::kDraining;
+  if (cluster_) {
+    // Ready while any shard serves: every gateway sees the same shards, so
+    // leaving the load balancer would not help the rooms of one that is down.
+    h.commandsUp = cluster_->anyCommandLinkUp();
+    h.subscriberUp = clusterBus_->ready();
+    h.commandReconnects = cluster_->commandReconnects();
+    h.subscriberReconnects = cluster_->subscriberReconnects();
+  } else {
+    h.commandsUp = commands_.isUp();
+    h.subscriberUp = bus_.connected();
+    h.commandReconnects = commands_.reconnects();
+    h.subscriberReconnects = bus_.reconnects();
+  }
+  const bool subscribed = cluster_ ? h.subscriberUp : bus_.ready();
+  if (h.problem == WorkerProblem::kNone && !h.commandsUp)
     h.problem = WorkerProblem::kCommandsDown;
-  else if (!bus_.ready())
+  else if (h.problem == WorkerProblem::kNone && !subscribed)
     h.problem = WorkerProblem::kSubscriberDown;
-  h.commandsUp = commands_.isUp();
-  h.subscriberUp = bus_.connected();
-  h.commandReconnects = commands_.reconnects();
-  h.subscriberReconnects = bus_.reconnects();
   return h;
 }
 
@@ -434,7 +474,10 @@ void Server::finishDrainIfIdle() {
   // order, so once a PING comes back they are done: then stop.
   if (flushingPresence_) return;
   flushingPresence_ = true;
-  if (!commands_.command({"PING"}, [this](redisReply*) { teardown(); })) teardown();
+  if (cluster_)
+    cluster_->flush([this] { teardown(); });
+  else if (!commands_.command({"PING"}, [this](redisReply*) { teardown(); }))
+    teardown();
 }
 
 void Server::teardown() {
@@ -453,6 +496,7 @@ void Server::teardown() {
   presence_.stop();
   bus_.stop();
   commands_.stop();
+  if (cluster_) cluster_->stop();
   if (tls_) tls_->stop();
 }
 

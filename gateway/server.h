@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "admission/admission.h"
+#include "bus/cluster_bus.h"
 #include "bus/redis_bus.h"
 #include "chat/chat_service.h"
 #include "config/settings.h"
@@ -28,7 +29,9 @@
 #include "http/routes.h"
 #include "loop/uv_handles.h"
 #include "metrics/metrics_page.h"
+#include "redis/cluster_topology.h"
 #include "redis/redis_connection.h"
+#include "redis/redis_router.h"
 #include "redis/tls_tunnel.h"
 #include "rooms/presence_tracker.h"
 #include "rooms/room_hub.h"
@@ -94,6 +97,8 @@ class Server final : public EndpointHandler, public ConnectionHandler {
   // link when the previous one did not come back within REDIS_TIMEOUT.
   void watchSubscriberLink();
   std::string readinessProblem() const;
+  // Cluster shards that are down while others serve: a note for /readyz.
+  std::string degradedNote() const;
   static HandshakeRequest handshakeOf(lws* wsi);
   void finishDrainIfIdle();
   // A WriteScheduler pass over one connection.
@@ -116,9 +121,14 @@ class Server final : public EndpointHandler, public ConnectionHandler {
   bool tornDown_ = false;
 
   std::unique_ptr<TlsTunnel> tls_;  // rediss:// only; outlives both connections
+  // One server or Sentinel: one command link and one subscriber link (bus_).
   RedisConnection commands_;
+  SingleNodeRouter singleNode_;
+  // redis+cluster://: a command and a subscriber link per primary instead.
+  std::unique_ptr<ClusterTopology> cluster_;
   MessageStore store_;
   RedisBus bus_;
+  std::unique_ptr<ClusterBus> clusterBus_;
   RoomHub hub_;
   PresenceTracker presence_;
   ChatService chat_;

@@ -50,16 +50,17 @@ std::string percentDecode(std::string_view in, bool& ok) {
 
 std::string RedisEndpoint::redacted() const {
   if (unixSocket) return "unix://" + path;
-  if (sentinel) {
-    std::string url = "redis+sentinel://";
+  if (sentinel || cluster) {
+    std::string url = sentinel ? "redis+sentinel://" : "redis+cluster://";
     if (!password.empty()) url += username + ":***@";
-    for (std::size_t i = 0; i < sentinels.size(); ++i) {
+    const auto& hosts = sentinel ? sentinels : seeds;
+    for (std::size_t i = 0; i < hosts.size(); ++i) {
       if (i > 0) url += ',';
-      const bool ipv6 = sentinels[i].first.find(':') != std::string::npos;
-      url += ipv6 ? "[" + sentinels[i].first + "]" : sentinels[i].first;
-      url += ':' + std::to_string(sentinels[i].second);
+      const bool ipv6 = hosts[i].first.find(':') != std::string::npos;
+      url += ipv6 ? "[" + hosts[i].first + "]" : hosts[i].first;
+      url += ':' + std::to_string(hosts[i].second);
     }
-    return url + "/" + masterName;
+    return sentinel ? url + "/" + masterName : url;
   }
   std::string url = tls ? "rediss://" : "redis://";
   if (!password.empty()) url += username + ":***@";
@@ -118,6 +119,22 @@ std::string parseUserInfo(std::string_view& rest, RedisEndpoint& ep) {
   return {};
 }
 
+// "host:port,host:port,..." into `hosts`, each port `defaultPort` when absent.
+std::string parseHostList(std::string_view rest, std::uint16_t defaultPort,
+                          std::vector<std::pair<std::string, std::uint16_t>>& hosts) {
+  while (!rest.empty()) {
+    const auto comma = rest.find(',');
+    std::string host;
+    std::uint16_t port = defaultPort;
+    if (auto error = parseHostPort(rest.substr(0, comma), host, port); !error.empty()) return error;
+    hosts.emplace_back(std::move(host), port);
+    if (comma == std::string_view::npos) break;
+    rest = rest.substr(comma + 1);
+    if (rest.empty()) return "a host list must not end with a comma";
+  }
+  return {};
+}
+
 // redis+sentinel://[user:password@]host:port[,host:port...]/master-name
 std::variant<RedisEndpoint, std::string> parseSentinelUrl(std::string_view rest) {
   RedisEndpoint ep;
@@ -137,18 +154,27 @@ std::variant<RedisEndpoint, std::string> parseSentinelUrl(std::string_view rest)
   if (!plainName) return std::string("the master name must be 1-64 of A-Z a-z 0-9 - _ .");
   rest = rest.substr(0, slash);
   if (auto error = parseUserInfo(rest, ep); !error.empty()) return error;
-  while (!rest.empty()) {
-    const auto comma = rest.find(',');
-    std::string host;
-    std::uint16_t port = 26379;
-    if (auto error = parseHostPort(rest.substr(0, comma), host, port); !error.empty()) return error;
-    ep.sentinels.emplace_back(std::move(host), port);
-    if (comma == std::string_view::npos) break;
-    rest = rest.substr(comma + 1);
-  }
+  if (auto error = parseHostList(rest, 26379, ep.sentinels); !error.empty()) return error;
   if (ep.sentinels.empty()) return std::string("redis+sentinel:// needs at least one sentinel");
   ep.host = ep.sentinels.front().first;
   ep.port = ep.sentinels.front().second;
+  return ep;
+}
+
+// redis+cluster://[user:password@]host:port[,host:port...] (database 0 only)
+std::variant<RedisEndpoint, std::string> parseClusterUrl(std::string_view rest) {
+  RedisEndpoint ep;
+  ep.cluster = true;
+  if (const auto slash = rest.find('/'); slash != std::string_view::npos) {
+    if (slash + 1 < rest.size())
+      return std::string("redis+cluster:// takes no database: a cluster has database 0 only");
+    rest = rest.substr(0, slash);
+  }
+  if (auto error = parseUserInfo(rest, ep); !error.empty()) return error;
+  if (auto error = parseHostList(rest, 6379, ep.seeds); !error.empty()) return error;
+  if (ep.seeds.empty()) return std::string("redis+cluster:// needs at least one seed node");
+  ep.host = ep.seeds.front().first;
+  ep.port = ep.seeds.front().second;
   return ep;
 }
 
@@ -159,8 +185,9 @@ std::variant<RedisEndpoint, std::string> parseRedisUrl(std::string_view url) {
   if (url.substr(0, 17) == "redis+sentinel://") return parseSentinelUrl(url.substr(17));
   if (url.substr(0, 18) == "rediss+sentinel://")
     return std::string("rediss+sentinel:// (TLS through Sentinel) is not supported yet");
-  if (url.substr(0, 16) == "redis+cluster://" || url.substr(0, 17) == "rediss+cluster://")
-    return std::string("redis+cluster:// (Redis Cluster) is not supported yet");
+  if (url.substr(0, 16) == "redis+cluster://") return parseClusterUrl(url.substr(16));
+  if (url.substr(0, 17) == "rediss+cluster://")
+    return std::string("rediss+cluster:// (TLS to a Redis Cluster) is not supported yet");
   constexpr std::string_view kUnix = "unix://";
   if (url.substr(0, kUnix.size()) == kUnix) {
     ep.unixSocket = true;
@@ -176,7 +203,8 @@ std::variant<RedisEndpoint, std::string> parseRedisUrl(std::string_view url) {
     rest = url.substr(9);
     ep.tls = true;
   } else {
-    return std::string("must start with redis://, rediss://, redis+sentinel:// or unix://");
+    return std::string(
+        "must start with redis://, rediss://, redis+sentinel://, redis+cluster:// or unix://");
   }
 
   if (const auto slash = rest.find('/'); slash != std::string_view::npos) {

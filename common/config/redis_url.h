@@ -1,6 +1,7 @@
 #pragma once
-// Parses REDIS_URL: redis://[user:password@]host:port[/db], rediss://... (TLS)
-// and unix:///path/to/socket. Pure, any thread.
+// Parses REDIS_URL (PROTOCOL.md section 9): redis://[user:password@]host:port[/db],
+// rediss://... (TLS), unix:///path/to/socket, redis+sentinel://sentinels/master
+// and redis+cluster://seeds. Pure, any thread.
 
 #include <cstdint>
 #include <string>
@@ -26,6 +27,10 @@ struct RedisEndpoint {
   std::vector<std::pair<std::string, std::uint16_t>> sentinels;
   std::string masterName;
   std::string sentinelPassword;  // REDIS_SENTINEL_PASSWORD: AUTH to the sentinels
+  // redis+cluster://: a Redis Cluster reached through any of these seed nodes
+  // (host, port); `host` and `port` are then the first seed.
+  bool cluster = false;
+  std::vector<std::pair<std::string, std::uint16_t>> seeds;
 
   // The URL without its password, for logs.
   std::string redacted() const;

@@ -87,8 +87,9 @@ std::vector<Spec> specs(const SettingsSources& src) {
          return {};
        }},
       {"REDIS_URL", "redis://127.0.0.1:6379",
-       "redis://[user:password@]host:port[/db], rediss://..., unix:///path, or "
-       "redis+sentinel://host:port[,host:port...]/master-name",
+       "redis://[user:password@]host:port[/db], rediss://..., unix:///path, "
+       "redis+sentinel://host:port[,host:port...]/master-name, or "
+       "redis+cluster://host:port[,host:port...]",
        [](Settings& s, const std::string& raw) -> std::string {
          auto parsed = parseRedisUrl(raw);
          if (auto* err = std::get_if<std::string>(&parsed)) return *err;

@@ -19,6 +19,10 @@ class BusListener {
   virtual void onBusDown() = 0;
   virtual void onRoomSubscribed(std::string_view room) = 0;
   virtual void onRoomUnsubscribed(std::string_view room) = 0;
+  // A room's subscription was lost without being given up (its Cluster node
+  // went down, its slot moved); the bus subscribes it again by itself and
+  // reports onRoomSubscribed then.
+  virtual void onRoomLost(std::string_view room) = 0;
   virtual void onRoomFrame(std::string_view room, std::string_view frame) = 0;
 };
 

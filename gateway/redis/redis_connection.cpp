@@ -13,13 +13,15 @@
 namespace chat::gateway {
 namespace {
 
-constexpr std::chrono::milliseconds kBackoffBase{100};
-constexpr std::chrono::milliseconds kBackoffCap{5000};
 // hiredis 0.14 has no connect timeout, and its libuv adapter ignores poll
 // errors, so a connect that never completes is cut by our own timer.
 constexpr std::chrono::milliseconds kConnectTimeout{5000};
 
-std::chrono::milliseconds backoffDelay(unsigned attempt) {
+}  // namespace
+
+std::chrono::milliseconds redisReconnectDelay(unsigned attempt) {
+  constexpr std::chrono::milliseconds kBackoffBase{100};
+  constexpr std::chrono::milliseconds kBackoffCap{5000};
   static std::mt19937 rng{std::random_device{}()};
   const auto ceiling =
       std::min(kBackoffCap.count(), kBackoffBase.count() << std::min(attempt, 10U));
@@ -27,8 +29,6 @@ std::chrono::milliseconds backoffDelay(unsigned attempt) {
   std::uniform_int_distribution<long> jitter(0, ceiling / 2);
   return std::chrono::milliseconds(ceiling / 2 + jitter(rng));
 }
-
-}  // namespace
 
 RedisConnection::RedisConnection(uv_loop_t* loop, common::RedisEndpoint endpoint,
                                  std::string clientName, Listener listener, Liveness liveness)
@@ -241,7 +241,7 @@ void RedisConnection::markDown(std::string_view reason) {
 }
 
 void RedisConnection::scheduleReconnect() {
-  const auto delay = backoffDelay(attempt_++);
+  const auto delay = redisReconnectDelay(attempt_++);
   retryTimer_.once(delay, [this] {
     if (state_ != State::kIdle) return;
     ++reconnects_;

@@ -32,6 +32,10 @@ namespace chat::gateway {
 // could not be sent or the connection died before the reply came.
 using ReplyFn = std::function<void(redisReply* reply)>;
 
+// How long to wait before reconnect attempt `attempt` (0, 1, ...): doubling
+// from 0.1 s to 5 s, half of it random, so gateways never reconnect in step.
+std::chrono::milliseconds redisReconnectDelay(unsigned attempt);
+
 class RedisConnection {
  public:
   struct Listener {

@@ -1,6 +1,7 @@
 #include "rooms/room_hub.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "log/log.h"
 #include "protocol/codec.h"
@@ -190,6 +191,7 @@ void RoomHub::finishHistoryRead(const std::string& roomName, std::optional<Histo
     newer.emplace_back(id, std::move(frame));
   }
   room->readBuffer.clear();
+  if (std::exchange(room->readStale, false)) gap = true;
   if (!newer.empty()) room->lastId = std::max(room->lastId, newer.back().first);
 
   const std::uint64_t firstHeld = slice->lastId - slice->length + 1;
@@ -377,6 +379,16 @@ void RoomHub::onRoomUnsubscribed(std::string_view roomName) {
     rooms_.erase(rooms_.find(roomName));
     stats_.rooms.set(static_cast<std::int64_t>(rooms_.size()));
   }
+}
+
+void RoomHub::onRoomLost(std::string_view roomName) {
+  Room* room = find(roomName);
+  if (room == nullptr || room->subscription != Room::Subscription::kSubscribed) return;
+  // Frames published until it is back are missed: members catch up from
+  // history once onRoomSubscribed comes.
+  room->subscription = Room::Subscription::kSubscribing;
+  if (room->readInFlight) room->readStale = true;
+  resync(*room);
 }
 
 void RoomHub::onBusDown() {

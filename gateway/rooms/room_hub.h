@@ -30,6 +30,7 @@
 #include "metrics/counter.h"
 #include "rooms/room_member.h"
 #include "store/message_store.h"
+#include "util/string_map.h"
 
 namespace chat::gateway {
 
@@ -65,6 +66,7 @@ struct Room {
   std::vector<Membership*> live;
   std::vector<Membership*> syncing;
   bool readInFlight = false;
+  bool readStale = false;  // the subscription was lost during the read: read again
   // Live frames that arrived while the read was in flight, with their ids.
   std::vector<std::pair<std::uint64_t, FramePtr>> readBuffer;
   std::string epoch;
@@ -117,6 +119,7 @@ class RoomHub final : public BusListener {
   void onBusDown() override;
   void onRoomSubscribed(std::string_view room) override;
   void onRoomUnsubscribed(std::string_view room) override;
+  void onRoomLost(std::string_view room) override;
   void onRoomFrame(std::string_view room, std::string_view frame) override;
 
  private:
@@ -142,11 +145,7 @@ class RoomHub final : public BusListener {
   HistorySource& history_;
   std::size_t historyOnJoin_;
   HubTiming timing_;
-  struct NameHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
-  std::unordered_map<std::string, std::unique_ptr<Room>, NameHash, std::equal_to<>> rooms_;
+  common::StringMap<std::unique_ptr<Room>> rooms_;
   Timer sweepTimer_;
   Timer retryTimer_;
 };

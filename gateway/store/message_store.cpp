@@ -72,7 +72,7 @@ std::string newEpoch() {
   return epoch;
 }
 
-MessageStore::MessageStore(RedisConnection& redis, const RedisKeys& keys, std::size_t historySize,
+MessageStore::MessageStore(RedisRouter& redis, const RedisKeys& keys, std::size_t historySize,
                            unsigned ackReplicas)
     : redis_(redis),
       keys_(keys),
@@ -82,15 +82,16 @@ MessageStore::MessageStore(RedisConnection& redis, const RedisKeys& keys, std::s
       read_{scripts::kRead, sha1Hex(scripts::kRead)},
       presence_{scripts::kPresence, sha1Hex(scripts::kPresence)} {}
 
-void MessageStore::onConnectionUp() {
+void MessageStore::loadScripts(RedisConnection& link) {
   for (const Script* script : {&store_, &read_, &presence_}) {
-    redis_.command({"SCRIPT", "LOAD", script->source},
-                   [](redisReply* reply) { logScriptError("load", reply); });
+    link.command({"SCRIPT", "LOAD", script->source},
+                 [](redisReply* reply) { logScriptError("load", reply); });
   }
 }
 
-bool MessageStore::evalScript(const Script& script, std::vector<std::string> keys,
-                              std::vector<std::string> args, ReplyFn done) {
+bool MessageStore::evalScript(std::string_view room, const Script& script,
+                              std::vector<std::string> keys, std::vector<std::string> args,
+                              ReplyFn done) {
   const std::string numKeys = std::to_string(keys.size());
   const auto argv = [&](std::string_view verb, std::string_view body) {
     std::vector<std::string_view> v{verb, body, numKeys};
@@ -100,7 +101,8 @@ bool MessageStore::evalScript(const Script& script, std::vector<std::string> key
   };
   const auto first = argv("EVALSHA", script.sha);
   // The retry owns copies of the keys and args: `first` views the originals.
-  auto retry = [this, &script, keys, args, numKeys, done](redisReply* reply) {
+  auto retry = [this, room = std::string(room), &script, keys, args, numKeys,
+                done](redisReply* reply) {
     if (!isNoScript(reply)) {
       done(reply);
       return;
@@ -109,9 +111,9 @@ bool MessageStore::evalScript(const Script& script, std::vector<std::string> key
     std::vector<std::string_view> v{"EVAL", script.source, numKeys};
     v.insert(v.end(), keys.begin(), keys.end());
     v.insert(v.end(), args.begin(), args.end());
-    if (!redis_.command(v, done)) done(nullptr);
+    if (!redis_.command(room, v, done)) done(nullptr);
   };
-  return redis_.command(first, std::move(retry));
+  return redis_.command(room, first, std::move(retry));
 }
 
 bool MessageStore::store(std::string_view room, std::string_view body, StoreFn done,
@@ -120,10 +122,11 @@ bool MessageStore::store(std::string_view room, std::string_view body, StoreFn d
   std::vector<std::string> keys = {keys_.seq(room), keys_.history(room)};
   if (sendRef) keys.push_back(keys_.sendRef(room, sendRef->username, sendRef->ref));
   return evalScript(
-      store_, std::move(keys),
+      room, store_, std::move(keys),
       {roomName, std::string(body), historySize_, keys_.channel(room), newEpoch(),
-       std::to_string(kIdempotencyLifetime.count()), redis_.primaryId()},
-      [this, done = std::move(done)](redisReply* reply) {
+       std::to_string(kIdempotencyLifetime.count()), std::string(kPrimaryIdArg),
+       std::string(redis_.publishVerb()), std::string(kFailoverPeersArg)},
+      [this, roomName, done = std::move(done)](redisReply* reply) {
         if (reply == nullptr || reply->type != REDIS_REPLY_ARRAY || reply->elements != 3) {
           logScriptError("store", reply);
           done(std::nullopt);
@@ -149,8 +152,9 @@ bool MessageStore::store(std::string_view room, std::string_view body, StoreFn d
         // ref is answered from its idempotency key.
         const std::string replicas = std::to_string(ackReplicas_);
         auto pending = std::make_shared<std::pair<StoreFn, StoredAck>>(done, std::move(ack));
+        // WAIT goes to the room's primary, where the store ran.
         const bool sent = redis_.command(
-            {"WAIT", replicas, kReplicaWaitMs}, [this, pending](redisReply* confirmed) {
+            roomName, {"WAIT", replicas, kReplicaWaitMs}, [this, pending](redisReply* confirmed) {
               if (confirmed != nullptr && confirmed->type == REDIS_REPLY_INTEGER &&
                   confirmed->integer >= static_cast<long long>(ackReplicas_)) {
                 pending->first(std::move(pending->second));
@@ -171,7 +175,7 @@ bool MessageStore::store(std::string_view room, std::string_view body, StoreFn d
 bool MessageStore::read(std::string_view room, const HistoryQuery& query, ReadFn done) {
   static constexpr std::string_view kModes[] = {"last", "join", "after", "before"};
   return evalScript(
-      read_, {keys_.seq(room), keys_.history(room), keys_.presence(room)},
+      room, read_, {keys_.seq(room), keys_.history(room), keys_.presence(room)},
       {std::string(kModes[static_cast<int>(query.mode)]), std::to_string(query.a),
        std::to_string(query.b), newEpoch(), std::to_string(kUnusedSequenceLifetime.count())},
       [done = std::move(done)](redisReply* reply) {
@@ -207,12 +211,12 @@ bool MessageStore::presence(std::string_view room, PresenceOp op, std::string_vi
                                 std::to_string(ttl.count()),
                                 keys_.channel(room),
                                 std::string(room),
-                                userPrefix};
+                                std::string(redis_.publishVerb())};
   for (const auto& user : users) {
     keys.push_back(userPrefix + user);
     args.push_back(user);
   }
-  return evalScript(presence_, std::move(keys), std::move(args),
+  return evalScript(room, presence_, std::move(keys), std::move(args),
                     [](redisReply* reply) { logScriptError("presence", reply); });
 }
 

@@ -1,9 +1,9 @@
 #pragma once
-// Room history, id sequence and presence in Redis, through the command
-// connection: the store script (id, ts, RPUSH, LTRIM, PUBLISH in one step),
+// Room history, id sequence and presence in Redis, through the router to the
+// node that holds each room: the store script (id, ts, RPUSH, LTRIM, PUBLISH in one step),
 // history reads by id, and presence updates. Scripts run by EVALSHA; SCRIPT
-// LOAD is pipelined ahead of them on every (re)connect and a NOSCRIPT answer
-// falls back to EVAL, which loads the script again. Loop thread only.
+// LOAD is pipelined ahead of them on every command link's (re)connect, and a
+// NOSCRIPT answer falls back to EVAL, which loads the script again. Loop thread only.
 
 #include <cstdint>
 #include <functional>
@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-#include "redis/redis_connection.h"
+#include "redis/redis_router.h"
 #include "store/redis_keys.h"
 
 namespace chat::gateway {
@@ -63,11 +63,11 @@ class MessageStore final : public HistorySource {
 
   // `ackReplicas` (ACK_REPLICAS): replicas that must have a message before it
   // is acked; 0 acks once the primary has it.
-  MessageStore(RedisConnection& redis, const RedisKeys& keys, std::size_t historySize,
+  MessageStore(RedisRouter& redis, const RedisKeys& keys, std::size_t historySize,
                unsigned ackReplicas = 0);
 
-  // Call when the command connection comes up: loads the scripts.
-  void onConnectionUp();
+  // Call when a command link comes up: loads the scripts there.
+  void loadScripts(RedisConnection& link);
 
   // Stores a message whose body came from encodeMessageBody. `done` gets
   // nullopt when Redis is unavailable or refused; false when not even sent.
@@ -87,10 +87,10 @@ class MessageStore final : public HistorySource {
     std::string_view source;
     std::string sha;
   };
-  bool evalScript(const Script& script, std::vector<std::string> keys,
+  bool evalScript(std::string_view room, const Script& script, std::vector<std::string> keys,
                   std::vector<std::string> args, ReplyFn done);
 
-  RedisConnection& redis_;
+  RedisRouter& redis_;
   const RedisKeys& keys_;
   std::string historySize_;
   unsigned ackReplicas_;

@@ -24,16 +24,17 @@ namespace chat::gateway::scripts {
 
 // Stores one message. KEYS: seq, history, and for a send with a ref its
 // idempotency key. ARGV: room, body (`"username":..,"text":..}`), history
-// size, channel, candidate epoch, idempotency lifetime ms, and through
-// Sentinel the run id of the primary (else empty). Builds the frame,
-// RPUSH, LTRIM, PUBLISH. Returns {id, ts, epoch}. A resend whose idempotency
-// key is still there returns the first store's {id, ts, epoch} and stores
-// nothing (PROTOCOL.md section 4): so does a retry after a reply that was
-// lost with its connection, through any gateway. A sequence a join created
-// carries an expiry (no message yet): the first message makes it permanent.
-// A sequence last written by another primary (a failover: replication is
-// asynchronous, so ids clients saw may be missing here) takes a new epoch,
-// its ids going on, so no client sees two messages under one (epoch, id).
+// size, channel, candidate epoch, idempotency lifetime ms, the id of the
+// primary it runs on (empty on one plain server), the publish command
+// (PUBLISH, or SPUBLISH in a Cluster), and the primaries whose data this one
+// may hold after a failover ("*": any; else " id id "; see redis_router.h). Builds the frame,
+// RPUSH, LTRIM, publish. Returns {id, ts, epoch}. A resend whose idempotency key is still there
+// returns the first store's {id, ts, epoch} and stores nothing (PROTOCOL.md section 4): so does a
+// retry after a reply that was lost with its connection, through any gateway. A sequence a join
+// created carries an expiry (no message yet): the first message makes it permanent. A sequence last
+// written by another primary (a failover: replication is asynchronous, so ids clients saw may be
+// missing here) takes a new epoch, its ids going on, so no client sees two messages under one
+// (epoch, id).
 inline constexpr std::string_view kStore =
     "if KEYS[3] then\n"
     "  local seen = redis.call('GET', KEYS[3])\n"
@@ -45,7 +46,8 @@ inline constexpr std::string_view kStore =
     CHAT_LUA_ENSURE_SEQUENCE("ARGV[5]")
     "if ARGV[7] ~= '' then\n"
     "  local owner = redis.call('HGET', KEYS[1], 'primary')\n"
-    "  if owner and owner ~= ARGV[7] then\n"
+    "  if owner and owner ~= ARGV[7] and\n"
+    "     (ARGV[9] == '*' or string.find(ARGV[9], ' ' .. owner .. ' ', 1, true)) then\n"
     "    epoch = ARGV[5]\n"
     "    redis.call('HSET', KEYS[1], 'epoch', epoch)\n"
     "  end\n"
@@ -59,7 +61,7 @@ inline constexpr std::string_view kStore =
     "  .. '\",\"id\":' .. id .. ',\"ts\":' .. ts .. ',' .. ARGV[2]\n"
     "redis.call('RPUSH', KEYS[2], frame)\n"
     "redis.call('LTRIM', KEYS[2], -tonumber(ARGV[3]), -1)\n"
-    "redis.call('PUBLISH', ARGV[4], frame)\n"
+    "redis.call(ARGV[8], ARGV[4], frame)\n"
     "if KEYS[3] then\n"
     "  redis.call('SET', KEYS[3], id .. ':' .. ts .. ':' .. epoch, 'PX', ARGV[6])\n"
     "end\n"
@@ -118,8 +120,8 @@ inline constexpr std::string_view kRead =
 // gateway's entry for them is unexpired; join and leave events are published
 // on the room channel exactly once, here, atomically.
 // KEYS: presence zset, then one user hash per user. ARGV: op (join, refresh or
-// leave), gateway id, ttl ms, channel, room, user key prefix (unused since the
-// sweep stopped deleting), then the users.
+// leave), gateway id, ttl ms, channel, room, the publish command (PUBLISH, or
+// SPUBLISH in a Cluster), then the users.
 // Every call first sweeps users whose every entry has expired (a crashed
 // gateway's); their per-user hashes expire on their own (PEXPIRE), so the
 // script touches only the keys it was given (a Cluster requirement).
@@ -128,9 +130,9 @@ inline constexpr std::string_view kPresence =
     "local t = redis.call('TIME')\n"
     "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
     "local op, gw, ttl = ARGV[1], ARGV[2], tonumber(ARGV[3])\n"
-    "local channel, room = ARGV[4], ARGV[5]\n"
+    "local channel, room, publish = ARGV[4], ARGV[5], ARGV[6]\n"
     "local function event(kind, user)\n"
-    "  redis.call('PUBLISH', channel, '{\"type\":\"presence\",\"room\":\"' .. room ..\n"
+    "  redis.call(publish, channel, '{\"type\":\"presence\",\"room\":\"' .. room ..\n"
     "    '\",\"event\":\"' .. kind .. '\",\"username\":' .. cjson.encode(user) .. '}')\n"
     "end\n"
     "for _, user in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. now)) do\n"

@@ -277,10 +277,27 @@ TEST(RedisUrlSentinelTest, RefusesWhatCannotWork) {
   for (std::string_view url :
        {"redis+sentinel://h:26379/", "redis+sentinel://h:26379", "redis+sentinel:///m",
         "redis+sentinel://h:0/m", "redis+sentinel://h/m/0", "rediss+sentinel://h/m",
-        "redis+cluster://h:7000", "rediss+cluster://h:7000", "redis+sentinel://h/a:b@c",
+        "rediss+cluster://h:7000", "redis+sentinel://h/a:b@c", "redis+cluster://h:7000/1",
+        "redis+cluster://", "redis+cluster://h:0", "redis+cluster://h:7000,",
         "redis+sentinel://h/my master"}) {
     EXPECT_TRUE(std::holds_alternative<std::string>(parseRedisUrl(url))) << url;
   }
+}
+
+TEST(RedisUrlClusterTest, ParsesSeedsAndCredentials) {
+  const auto parsed =
+      parseRedisUrl("redis+cluster://app:s%40cret@10.0.0.1:7000,[::1]:7001,node-3/");
+  ASSERT_TRUE(std::holds_alternative<RedisEndpoint>(parsed)) << std::get<std::string>(parsed);
+  const auto& ep = std::get<RedisEndpoint>(parsed);
+  EXPECT_TRUE(ep.cluster);
+  EXPECT_FALSE(ep.sentinel);
+  ASSERT_EQ(ep.seeds.size(), 3u);
+  EXPECT_EQ(ep.seeds[0], (std::pair<std::string, std::uint16_t>{"10.0.0.1", 7000}));
+  EXPECT_EQ(ep.seeds[1], (std::pair<std::string, std::uint16_t>{"::1", 7001}));
+  EXPECT_EQ(ep.seeds[2], (std::pair<std::string, std::uint16_t>{"node-3", 6379}));
+  EXPECT_EQ(ep.host, "10.0.0.1");
+  EXPECT_EQ(ep.password, "s@cret");
+  EXPECT_EQ(ep.redacted(), "redis+cluster://app:***@10.0.0.1:7000,[::1]:7001,node-3:6379");
 }
 
 TEST(PercentDecodeTest, ResetsOkOnSuccess) {

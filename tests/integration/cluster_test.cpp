@@ -1,0 +1,342 @@
+// redis+cluster:// (PROTOCOL.md section 9) against a real Redis Cluster of
+// three primaries and three replicas, started once for the whole suite (it
+// runs as one ctest entry): rooms spread over every shard with sharded
+// pub/sub, a slot moved under traffic, and a primary SIGKILLed under traffic.
+#include <algorithm>
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "redis_cluster.h"
+#include "v1_helpers.h"
+#include "wait.h"
+
+namespace chat::testing {
+namespace {
+
+class ClusterTest : public V1GatewayTest {
+ public:
+  static void SetUpTestSuite() { cluster_ = std::make_unique<RedisCluster>(); }
+  static void TearDownTestSuite() { cluster_.reset(); }
+
+ protected:
+  void SetUp() override { ASSERT_TRUE(cluster_->waitHealthy(30s)) << cluster_->logs(); }
+  RedisCluster& cluster() { return *cluster_; }
+
+  GatewayProcess& startClusterGateway(const EnvVars& extra = {}) {
+    EnvVars env = v1Env({{"MAX_ROOMS_PER_CONNECTION", "100"}});
+    env.insert(env.end(), extra.begin(), extra.end());
+    GatewayProcess& gateway = startGatewayOn(cluster().url(), env);
+    EXPECT_TRUE(gateway.waitReady(20s)) << gateway.readStderr();
+    return gateway;
+  }
+
+  // The primary holding `room` now.
+  std::uint16_t ownerOf(const std::string& room) {
+    return cluster().ownerOf(cluster().slotOf("chat:{" + room + "}"));
+  }
+
+  // A v1 client that joined every room in `rooms`.
+  std::unique_ptr<V1Client> joinAll(const GatewayProcess& gateway, const std::string& username,
+                                    const std::vector<std::string>& rooms) {
+    auto client = connectV1(gateway, v1Target(rooms.front(), username));
+    expectWelcome(*client);
+    readJoin(*client, rooms.front());
+    for (std::size_t i = 1; i < rooms.size(); ++i) {
+      EXPECT_TRUE(client->sendJoin(rooms[i]));
+      readJoin(*client, rooms[i], false);
+    }
+    return client;
+  }
+
+  // `n` publishers "pub0".., alternately on `a` and `b`, each in every room.
+  std::vector<std::unique_ptr<V1Client>> joinPublishers(const GatewayProcess& a,
+                                                        const GatewayProcess& b, int n,
+                                                        const std::vector<std::string>& rooms) {
+    std::vector<std::unique_ptr<V1Client>> publishers;
+    for (int p = 0; p < n; ++p)
+      publishers.push_back(joinAll(p % 2 == 0 ? a : b, "pub" + std::to_string(p), rooms));
+    return publishers;
+  }
+
+ private:
+  static std::unique_ptr<RedisCluster> cluster_;
+};
+
+std::unique_ptr<RedisCluster> ClusterTest::cluster_;
+
+// What publishers had acknowledged, shared by their threads.
+struct Acked {
+  std::mutex mutex;
+  std::map<std::string, std::vector<std::int64_t>> idsByRoom;
+  std::set<std::string> texts;
+  std::atomic<int> count{0};
+  std::string failure;
+};
+
+// Sends `count` messages over `rooms` (message i to room (offset + i) % n),
+// with at most `window` unacknowledged; an `unavailable` answer is retried
+// under the same ref (a failover in progress). Text = ref = "<name>-<i>".
+void publish(V1Client& client, const std::string& name, const std::vector<std::string>& rooms,
+             int offset, int count, Acked& acked, int window = 16) {
+  std::map<std::string, std::pair<std::string, std::string>> inFlight;  // ref -> room, text
+  int next = 0;
+  const Deadline deadline(120s);
+  while ((next < count || !inFlight.empty()) && !deadline.expired()) {
+    while (next < count && static_cast<int>(inFlight.size()) < window) {
+      const std::string ref = name + "-" + std::to_string(next);
+      const std::string& room = rooms[static_cast<std::size_t>(offset + next) % rooms.size()];
+      client.sendMessage(ref, ref, room);
+      inFlight[ref] = {room, ref};
+      ++next;
+    }
+    auto frame = client.nextMatching(
+        [](const V1Frame& f) { return f.type() == "ack" || f.type() == "error"; }, Deadline(15s));
+    if (!frame) {
+      acked.failure = name + ": no answer within 15 s";
+      return;
+    }
+    const std::string ref = frame->string("ref").value_or("");
+    const auto it = inFlight.find(ref);
+    if (it == inFlight.end()) continue;
+    if (frame->type() == "error") {
+      if (frame->string("code") != "unavailable") {
+        acked.failure = name + ": " + frame->raw();
+        return;
+      }
+      client.sendMessage(it->second.second, ref, it->second.first);  // same ref: stored once
+      continue;
+    }
+    std::lock_guard lock(acked.mutex);
+    acked.idsByRoom[it->second.first].push_back(frame->integer("id").value_or(-1));
+    acked.texts.insert(it->second.second);
+    ++acked.count;
+    inFlight.erase(it);
+  }
+  if (next < count || !inFlight.empty()) acked.failure = name + ": not every message acked";
+}
+
+// Reads `client`'s message frames until each room has `expected[room]` new
+// ones; returns them by room, in arrival order.
+std::map<std::string, std::vector<ChatMessage>> collect(
+    V1Client& client, const std::map<std::string, std::size_t>& expected) {
+  std::map<std::string, std::vector<ChatMessage>> byRoom;
+  std::size_t missing = 0;
+  for (const auto& [room, n] : expected)
+    missing += n;
+  const Deadline deadline(60s);
+  while (missing > 0 && !deadline.expired()) {
+    auto frame = client.nextOfType("message", deadline);
+    if (!frame) break;
+    auto message = frame->message();
+    if (!message) continue;
+    auto& list = byRoom[message->room];
+    const auto want = expected.find(message->room);
+    if (want != expected.end() && list.size() < want->second) --missing;
+    list.push_back(*message);
+  }
+  return byRoom;
+}
+
+// Consecutive ids, each once, in order.
+void expectGapFree(const std::vector<ChatMessage>& messages, const std::string& what) {
+  for (std::size_t i = 1; i < messages.size(); ++i)
+    ASSERT_EQ(messages[i].id, messages[i - 1].id + 1) << what << " at " << i;
+}
+
+// Runs one `publish` per publisher on its own thread (publisher p starts at
+// room p and sends `count`); join() the threads before reading `acked`.
+std::vector<std::thread> startPublishing(std::vector<std::unique_ptr<V1Client>>& publishers,
+                                         const std::vector<std::string>& rooms, int count,
+                                         Acked& acked, int window) {
+  std::vector<std::thread> threads;
+  for (std::size_t p = 0; p < publishers.size(); ++p)
+    threads.emplace_back([&publishers, &rooms, &acked, count, window, p] {
+      publish(*publishers[p], "pub" + std::to_string(p), rooms, static_cast<int>(p) * 7, count,
+              acked, window);
+    });
+  return threads;
+}
+
+std::vector<std::string> roomNames(const std::string& prefix, int n) {
+  std::vector<std::string> rooms;
+  for (int i = 0; i < n; ++i)
+    rooms.push_back(prefix + std::to_string(i));
+  return rooms;
+}
+
+TEST_F(ClusterTest, RoomsSpreadOverEveryShardArriveGapFreeInOrderOverShardedPubSub) {
+  GatewayProcess& a = startClusterGateway();
+  GatewayProcess& b = startClusterGateway();
+  const std::vector<std::string> rooms = roomNames(uniqueRoom("-"), 60);
+  std::map<std::uint16_t, int> roomsPerPrimary;
+  for (const auto& room : rooms)
+    ++roomsPerPrimary[ownerOf(room)];
+  ASSERT_EQ(roomsPerPrimary.size(), 3u) << "60 rooms should land on all three primaries";
+
+  std::vector<std::unique_ptr<V1Client>> subscribers;
+  subscribers.push_back(joinAll(a, "sub-a", rooms));
+  subscribers.push_back(joinAll(b, "sub-b", rooms));
+  auto publishers = joinPublishers(a, b, 8, rooms);
+  Acked acked;
+  auto threads = startPublishing(publishers, rooms, 250, acked, 16);
+  for (auto& thread : threads)
+    thread.join();
+  ASSERT_TRUE(acked.failure.empty()) << acked.failure;
+  ASSERT_EQ(acked.count.load(), 2000);
+
+  std::map<std::string, std::size_t> expected;
+  for (const auto& [room, ids] : acked.idsByRoom)
+    expected[room] = ids.size();
+  for (auto& subscriber : subscribers) {
+    const auto seen = collect(*subscriber, expected);
+    for (const auto& room : rooms) {
+      const auto it = seen.find(room);
+      ASSERT_NE(it, seen.end()) << room;
+      ASSERT_EQ(it->second.size(), expected[room]) << room;
+      expectGapFree(it->second, room);
+      // History holds the same frames in the same order.
+      const std::uint16_t owner = ownerOf(room);
+      const auto history = cluster().client(owner).strings({"LRANGE", historyKey(room), "0", "-1"});
+      ASSERT_EQ(history.size(), it->second.size()) << room;
+      for (std::size_t i = 0; i < history.size(); ++i)
+        ASSERT_EQ(history[i], it->second[i].raw) << room << " #" << i;
+    }
+  }
+  for (const auto& room : rooms) {
+    const std::uint16_t owner = ownerOf(room);
+    const std::uint16_t slot = cluster().slotOf("chat:{" + room + "}");
+    for (const std::string& key :
+         {sequenceKey(room), historyKey(room), "chat:{" + room + "}:presence"})
+      EXPECT_EQ(cluster().slotOf(key), slot) << key;
+    EXPECT_EQ(cluster().client(owner).integer({"EXISTS", sequenceKey(room), historyKey(room)}), 2)
+        << room;
+    // Sharded subscriptions live on the owner only (a gateway of several
+    // workers subscribes from each worker that has a member).
+    for (std::uint16_t primary : cluster().primaries()) {
+      const Reply counts =
+          cluster().client(primary).command({"PUBSUB", "SHARDNUMSUB", "chat:{" + room + "}"});
+      ASSERT_EQ(counts.elements.size(), 2u) << counts.describe();
+      if (primary == owner)
+        EXPECT_GE(counts.elements[1].integer, 2) << room;
+      else
+        EXPECT_EQ(counts.elements[1].integer, 0) << room << " on " << primary;
+    }
+  }
+  // No classic PUBLISH anywhere: classic pub/sub would reach every node.
+  for (std::uint16_t port : cluster().ports()) {
+    try {
+      const std::string stats = cluster().client(port).command({"INFO", "commandstats"}).str;
+      EXPECT_EQ(stats.find("cmdstat_publish:"), std::string::npos) << "node " << port;
+      EXPECT_EQ(cluster().client(port).integer({"PUBSUB", "NUMPAT"}), 0);
+    } catch (const std::exception&) {
+    }
+  }
+}
+
+TEST_F(ClusterTest, MovingBusyRoomsToAnotherPrimaryLosesNothingAndKeepsTheirSequences) {
+  GatewayProcess& a = startClusterGateway();
+  GatewayProcess& b = startClusterGateway();
+  const std::vector<std::string> rooms = roomNames(uniqueRoom("-"), 6);
+  auto subscriber = joinAll(b, "sub", rooms);
+  auto publishers = joinPublishers(a, b, 2, rooms);
+  for (const auto& room : rooms)
+    sendAndAck(*publishers[0], "first", "first-" + room, room);
+  Acked acked;
+  auto threads = startPublishing(publishers, rooms, 300, acked, 4);
+  // Under traffic: the first three rooms' slots move to another primary.
+  ASSERT_TRUE(waitFor([&] { return acked.count.load() >= 100 || !acked.failure.empty(); }, 60s));
+  for (int i = 0; i < 3; ++i) {
+    const std::uint16_t slot = cluster().slotOf("chat:{" + rooms[i] + "}");
+    const std::uint16_t from = cluster().ownerOf(slot);
+    const auto primaries = cluster().primaries();
+    const auto to = *std::find_if(primaries.begin(), primaries.end(),
+                                  [&](std::uint16_t p) { return p != from; });
+    cluster().moveSlot(slot, to);
+    ASSERT_EQ(cluster().ownerOf(slot), to);
+  }
+  for (auto& thread : threads)
+    thread.join();
+  ASSERT_TRUE(acked.failure.empty()) << acked.failure;
+  ASSERT_EQ(acked.count.load(), 600);
+
+  std::map<std::string, std::size_t> expected;
+  for (const auto& room : rooms)
+    expected[room] = acked.idsByRoom[room].size() + 1;  // with the "first" message
+  const auto seen = collect(*subscriber, expected);
+  for (const auto& room : rooms) {
+    const auto it = seen.find(room);
+    ASSERT_NE(it, seen.end()) << room;
+    ASSERT_EQ(it->second.size(), expected[room]) << room;
+    expectGapFree(it->second, room);
+    // One epoch throughout: a moved slot brings its keys whole.
+    for (const auto& message : it->second)
+      EXPECT_EQ(message.epoch, it->second.front().epoch) << room;
+    EXPECT_EQ(cluster().client(ownerOf(room)).integer({"LLEN", historyKey(room)}),
+              static_cast<std::int64_t>(expected[room]));
+  }
+  EXPECT_FALSE(subscriber->isClosed());
+  for (auto& publisher : publishers)
+    EXPECT_FALSE(publisher->isClosed());
+}
+
+TEST_F(ClusterTest, AKilledPrimaryIsFollowedAndEveryAckedMessageSurvivesOnce) {
+  GatewayProcess& a = startClusterGateway({{"ACK_REPLICAS", "1"}});
+  GatewayProcess& b = startClusterGateway({{"ACK_REPLICAS", "1"}});
+  const std::vector<std::string> rooms = roomNames(uniqueRoom("-"), 12);
+  auto subscriber = joinAll(b, "sub", rooms);
+  auto publishers = joinPublishers(a, b, 2, rooms);
+  Acked acked;
+  auto threads = startPublishing(publishers, rooms, 200, acked, 4);
+  ASSERT_TRUE(waitFor([&] { return acked.count.load() >= 80 || !acked.failure.empty(); }, 60s));
+  const std::uint16_t victim = ownerOf(rooms[0]);
+  cluster().kill(victim);
+  ASSERT_TRUE(waitFor([&] { return ownerOf(rooms[0]) != victim; }, 30s))
+      << "the replica did not take over";
+  // Until the old primary is back as its replica, the new primary has none:
+  // with ACK_REPLICAS=1 its rooms' sends are `unavailable` (and retried).
+  cluster().restart(victim);
+  for (auto& thread : threads)
+    thread.join();
+  ASSERT_TRUE(acked.failure.empty()) << acked.failure << "\n" << a.readStderr();
+  ASSERT_EQ(acked.count.load(), 400);
+
+  // Every acked message is in its room's history exactly once.
+  std::map<std::string, int> inHistory;
+  for (const auto& room : rooms) {
+    for (const auto& raw :
+         cluster().client(ownerOf(room)).strings({"LRANGE", historyKey(room), "0", "-1"})) {
+      const auto message = V1Frame::parse(raw);
+      ASSERT_TRUE(message) << raw;
+      ++inHistory[message->string("text").value_or("")];
+    }
+  }
+  for (const auto& text : acked.texts)
+    EXPECT_EQ(inHistory[text], 1) << text;
+
+  // No client saw two different messages under one (room, epoch, id).
+  std::map<std::string, std::size_t> expected;
+  for (const auto& room : rooms)
+    expected[room] = acked.idsByRoom[room].size();
+  const auto seen = collect(*subscriber, expected);
+  std::map<std::tuple<std::string, std::string, std::int64_t>, std::string> byId;
+  for (const auto& [room, messages] : seen) {
+    for (const auto& message : messages) {
+      const auto [it, added] = byId.try_emplace({room, message.epoch, message.id}, message.text);
+      EXPECT_TRUE(added || it->second == message.text)
+          << room << " " << message.epoch << " " << message.id << ": " << it->second << " and "
+          << message.text;
+    }
+  }
+  for (const auto& text : acked.texts) {
+    EXPECT_TRUE(std::any_of(byId.begin(), byId.end(),
+                            [&](const auto& entry) { return entry.second == text; }))
+        << "the subscriber never saw " << text;
+  }
+  EXPECT_TRUE(cluster().waitHealthy(30s)) << cluster().logs();
+}
+
+}  // namespace
+}  // namespace chat::testing
