@@ -335,8 +335,10 @@ unsigned ClusterTopology::subscriberReconnects() const {
 }
 
 void ClusterTopology::readPending(int maxReads) {
-  for (auto& link : links_)
-    if (link->primary) link->commands->readPending(maxReads);
+  // By index: a reply read here may redirect to a node not linked yet, and
+  // linking it grows links_.
+  for (std::size_t i = 0; i < links_.size(); ++i)
+    if (links_[i]->primary) links_[i]->commands->readPending(maxReads);
 }
 
 void ClusterTopology::flush(std::function<void()> done) {

@@ -213,6 +213,11 @@ void ShardSubscriber::dispatch(const redisReply* reply) {
     if (front.kind == Pending::Kind::kSubscribe) listener_.onRefused(front.channel, text(reply));
     return;
   }
+  if (reply->type == REDIS_REPLY_STATUS) {
+    // PING on a link with no subscription yet: a plain +PONG.
+    if (!pending_.empty() && pending_.front().kind == Pending::Kind::kPing) pending_.pop_front();
+    return;
+  }
   if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 2 ||
       reply->element[0]->type != REDIS_REPLY_STRING)
     return;

@@ -282,45 +282,80 @@ TEST_F(ClusterTest, MovingBusyRoomsToAnotherPrimaryLosesNothingAndKeepsTheirSequ
     EXPECT_FALSE(publisher->isClosed());
 }
 
-TEST_F(ClusterTest, AKilledPrimaryIsFollowedAndEveryAckedMessageSurvivesOnce) {
-  GatewayProcess& a = startClusterGateway({{"ACK_REPLICAS", "1"}});
-  GatewayProcess& b = startClusterGateway({{"ACK_REPLICAS", "1"}});
-  const std::vector<std::string> rooms = roomNames(uniqueRoom("-"), 12);
-  auto subscriber = joinAll(b, "sub", rooms);
-  auto publishers = joinPublishers(a, b, 2, rooms);
-  Acked acked;
-  auto threads = startPublishing(publishers, rooms, 200, acked, 4);
-  ASSERT_TRUE(waitFor([&] { return acked.count.load() >= 80 || !acked.failure.empty(); }, 60s));
-  const std::uint16_t victim = ownerOf(rooms[0]);
-  cluster().kill(victim);
-  ASSERT_TRUE(waitFor([&] { return ownerOf(rooms[0]) != victim; }, 30s))
-      << "the replica did not take over";
-  // Until the old primary is back as its replica, the new primary has none:
-  // with ACK_REPLICAS=1 its rooms' sends are `unavailable` (and retried).
-  cluster().restart(victim);
-  for (auto& thread : threads)
-    thread.join();
-  ASSERT_TRUE(acked.failure.empty()) << acked.failure << "\n" << a.readStderr();
-  ASSERT_EQ(acked.count.load(), 400);
-
-  // Every acked message is in its room's history exactly once.
-  std::map<std::string, int> inHistory;
-  for (const auto& room : rooms) {
-    for (const auto& raw :
-         cluster().client(ownerOf(room)).strings({"LRANGE", historyKey(room), "0", "-1"})) {
-      const auto message = V1Frame::parse(raw);
-      ASSERT_TRUE(message) << raw;
-      ++inHistory[message->string("text").value_or("")];
-    }
+// Reads `client`'s message frames until each room's marker text (room ->
+// text) has come (a room's frames arrive in order, so all before it have
+// too); returns them by room.
+std::map<std::string, std::vector<ChatMessage>> collectUntil(
+    V1Client& client, std::map<std::string, std::string> markers) {
+  std::map<std::string, std::vector<ChatMessage>> byRoom;
+  const Deadline deadline(60s);
+  while (!markers.empty() && !deadline.expired()) {
+    auto frame = client.nextOfType("message", deadline);
+    if (!frame) break;
+    auto message = frame->message();
+    if (!message) continue;
+    if (const auto it = markers.find(message->room);
+        it != markers.end() && it->second == message->text)
+      markers.erase(it);
+    byRoom[message->room].push_back(*message);
   }
-  for (const auto& text : acked.texts)
-    EXPECT_EQ(inHistory[text], 1) << text;
+  EXPECT_TRUE(markers.empty()) << markers.size() << " rooms never got their last message";
+  return byRoom;
+}
 
-  // No client saw two different messages under one (room, epoch, id).
-  std::map<std::string, std::size_t> expected;
-  for (const auto& room : rooms)
-    expected[room] = acked.idsByRoom[room].size();
-  const auto seen = collect(*subscriber, expected);
+// What a subscriber saw around a primary's SIGKILL under traffic.
+struct Failover {
+  Acked acked;
+  std::map<std::string, std::vector<ChatMessage>> seen;
+  std::string epochBefore;  // rooms[0]'s, on the primary that was killed
+  std::vector<std::string> rooms;
+};
+
+class ClusterFailoverTest : public ClusterTest {
+ protected:
+  // Two gateways at `ackReplicas`, 12 rooms, 2 publishers of 200 each; the
+  // primary of rooms[0] is SIGKILLed after 80 acks and comes back (as a
+  // replica of its successor) once the replica took over; then a last
+  // message "done" goes to every room and the subscriber reads up to it.
+  void run(const std::string& ackReplicas, Failover& out) {
+    const EnvVars env = {{"ACK_REPLICAS", ackReplicas}};
+    GatewayProcess& a = startClusterGateway(env);
+    GatewayProcess& b = startClusterGateway(env);
+    out.rooms = roomNames(uniqueRoom("-"), 12);
+    const auto& rooms = out.rooms;
+    auto subscriber = joinAll(b, "sub", rooms);
+    auto publishers = joinPublishers(a, b, 2, rooms);
+    sendAndAck(*publishers[0], "first", "first", rooms[0]);
+    out.epochBefore = cluster().client(ownerOf(rooms[0])).hash(sequenceKey(rooms[0]))["epoch"];
+    auto threads = startPublishing(publishers, rooms, 200, out.acked, 4);
+    ASSERT_TRUE(
+        waitFor([&] { return out.acked.count.load() >= 80 || !out.acked.failure.empty(); }, 60s));
+    const std::uint16_t victim = ownerOf(rooms[0]);
+    cluster().kill(victim);
+    ASSERT_TRUE(waitFor([&] { return ownerOf(rooms[0]) != victim; }, 30s))
+        << "the replica did not take over";
+    // Until the old primary is back as its replica, the new primary has
+    // none: with ACK_REPLICAS=1 its rooms' sends are `unavailable` (retried).
+    cluster().restart(victim);
+    for (auto& thread : threads)
+      thread.join();
+    ASSERT_TRUE(out.acked.failure.empty()) << out.acked.failure << "\n" << a.readStderr();
+    ASSERT_EQ(out.acked.count.load(), 400);
+    Acked last;
+    publish(*publishers[1], "done", rooms, 0, static_cast<int>(rooms.size()), last, 4);
+    ASSERT_TRUE(last.failure.empty()) << last.failure;
+    // publish() names its messages "done-<i>": one per room, sent last.
+    std::map<std::string, std::string> markers;
+    for (std::size_t i = 0; i < rooms.size(); ++i)
+      markers[rooms[i]] = "done-" + std::to_string(i);
+    out.seen = collectUntil(*subscriber, markers);
+    EXPECT_FALSE(subscriber->isClosed());
+    EXPECT_TRUE(cluster().waitHealthy(30s)) << cluster().logs();
+  }
+};
+
+// No client sees two different messages under one (room, epoch, id).
+void expectOneMessagePerId(const std::map<std::string, std::vector<ChatMessage>>& seen) {
   std::map<std::tuple<std::string, std::string, std::int64_t>, std::string> byId;
   for (const auto& [room, messages] : seen) {
     for (const auto& message : messages) {
@@ -330,12 +365,44 @@ TEST_F(ClusterTest, AKilledPrimaryIsFollowedAndEveryAckedMessageSurvivesOnce) {
           << message.text;
     }
   }
-  for (const auto& text : acked.texts) {
-    EXPECT_TRUE(std::any_of(byId.begin(), byId.end(),
-                            [&](const auto& entry) { return entry.second == text; }))
-        << "the subscriber never saw " << text;
+}
+
+TEST_F(ClusterFailoverTest, WithAckReplicasEveryAckedMessageSurvivesOnce) {
+  Failover failover;
+  run("1", failover);
+  if (HasFatalFailure()) return;
+  std::map<std::string, int> inHistory;
+  for (const auto& room : failover.rooms) {
+    for (const auto& raw :
+         cluster().client(ownerOf(room)).strings({"LRANGE", historyKey(room), "0", "-1"})) {
+      const auto message = V1Frame::parse(raw);
+      ASSERT_TRUE(message) << raw;
+      ++inHistory[message->string("text").value_or("")];
+    }
   }
-  EXPECT_TRUE(cluster().waitHealthy(30s)) << cluster().logs();
+  std::set<std::string> seenTexts;
+  for (const auto& [room, messages] : failover.seen)
+    for (const auto& message : messages)
+      seenTexts.insert(message.text);
+  for (const auto& text : failover.acked.texts) {
+    EXPECT_EQ(inHistory[text], 1) << text << " in history";
+    EXPECT_TRUE(seenTexts.count(text)) << "the subscriber never saw " << text;
+  }
+  expectOneMessagePerId(failover.seen);
+}
+
+// Without ACK_REPLICAS, acked messages the replica had not got are lost with
+// the primary; the promoted replica's first store starts a new epoch, so
+// the ids it hands out again never name a second message in the old one.
+TEST_F(ClusterFailoverTest, WithoutAckReplicasNoIdNamesTwoMessages) {
+  Failover failover;
+  run("0", failover);
+  if (HasFatalFailure()) return;
+  expectOneMessagePerId(failover.seen);
+  const auto& afterwards = failover.seen[failover.rooms[0]];
+  ASSERT_FALSE(afterwards.empty());
+  EXPECT_NE(afterwards.back().epoch, failover.epochBefore)
+      << "the room on the killed primary kept its epoch on the promoted replica";
 }
 
 }  // namespace
