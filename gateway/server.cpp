@@ -48,9 +48,9 @@ Server::Server(uv_loop_t* loop, common::Settings settings, WorkerSeat seat)
                 {.replyTimeout = settings_.redisTimeout, .pingWhenIdle = true}),
       singleNode_(commands_),
       cluster_(settings_.redis.cluster
-                   ? std::make_unique<ClusterTopology>(loop, settings_.redis,
-                                                       "chat-gw:" + settings_.gatewayId,
-                                                       settings_.redisTimeout)
+                   ? std::make_unique<ClusterTopology>(
+                         loop, settings_.redis, "chat-gw:" + settings_.gatewayId,
+                         settings_.redisTimeout, settings_.shardedPubsub)
                    : nullptr),
       store_(cluster_ ? static_cast<RedisRouter&>(*cluster_) : singleNode_, keys_,
              settings_.historySize, settings_.ackReplicas),

@@ -127,6 +127,14 @@ std::vector<Spec> specs(const SettingsSources& src) {
          s.ackReplicas = static_cast<unsigned>(std::stoi(raw));
          return {};
        }},
+      {"CLUSTER_PUBSUB", "sharded",
+       "redis+cluster:// pub/sub: sharded (SPUBLISH, within a shard) or classic (PUBLISH, to "
+       "every node)",
+       [](Settings& s, const std::string& raw) -> std::string {
+         if (raw != "sharded" && raw != "classic") return "must be sharded or classic";
+         s.shardedPubsub = raw == "sharded";
+         return {};
+       }},
       {"REDIS_PREFIX", "chat", "prefix of every Redis key and channel",
        [](Settings& s, const std::string& raw) -> std::string {
          if (raw.empty() || raw.size() > 64) return "must be 1-64 characters";

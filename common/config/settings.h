@@ -52,6 +52,10 @@ struct Settings {
   std::chrono::milliseconds pingTimeout{60000};
   std::chrono::milliseconds shutdownTimeout{10000};
   std::string redisSentinelPassword;
+  // redis+cluster://: sharded pub/sub (SPUBLISH/SSUBSCRIBE), or classic
+  // (PUBLISH/SUBSCRIBE, which every node forwards to every other: kept for
+  // comparison in benchmarks and for clusters that restrict sharded pub/sub).
+  bool shardedPubsub = true;
   unsigned ackReplicas = 0;  // replicas that must have a message before its ack
   // A Redis link with a command unanswered this long is down (a hung Redis).
   std::chrono::milliseconds redisTimeout{5000};

@@ -25,11 +25,13 @@ struct ClusterTopology::Request {
 };
 
 ClusterTopology::ClusterTopology(uv_loop_t* loop, common::RedisEndpoint endpoint,
-                                 std::string clientName, std::chrono::milliseconds replyTimeout)
+                                 std::string clientName, std::chrono::milliseconds replyTimeout,
+                                 bool sharded)
     : loop_(loop),
       endpoint_(std::move(endpoint)),
       clientName_(std::move(clientName)),
       replyTimeout_(replyTimeout),
+      sharded_(sharded),
       refreshTimer_(loop),
       retryTimer_(loop) {}
 
@@ -175,7 +177,8 @@ void ClusterTopology::apply(const std::vector<ClusterShard>& shards) {
               .onRefused = [this, &link](std::string_view c,
                                          std::string_view e) { events_->onRefused(link, c, e); },
               .onMessage = [this](std::string_view c,
-                                  std::string_view p) { events_->onMessage(c, p); }});
+                                  std::string_view p) { events_->onMessage(c, p); }},
+          sharded_);
       link.subscriber->start();
     }
   }

@@ -58,8 +58,9 @@ class ClusterTopology final : public RedisRouter {
     std::function<void()> onHealthChange;
   };
 
+  // `sharded`: sharded pub/sub (CLUSTER_PUBSUB=sharded), else classic.
   ClusterTopology(uv_loop_t* loop, common::RedisEndpoint endpoint, std::string clientName,
-                  std::chrono::milliseconds replyTimeout);
+                  std::chrono::milliseconds replyTimeout, bool sharded = true);
   ~ClusterTopology() override;
   ClusterTopology(const ClusterTopology&) = delete;
   ClusterTopology& operator=(const ClusterTopology&) = delete;
@@ -71,7 +72,7 @@ class ClusterTopology final : public RedisRouter {
   // RedisRouter
   bool command(std::string_view room, const std::vector<std::string_view>& argv,
                ReplyFn fn) override;
-  std::string_view publishVerb() const override { return "SPUBLISH"; }
+  std::string_view publishVerb() const override { return sharded_ ? "SPUBLISH" : "PUBLISH"; }
 
   // The primary owning this key's or channel's slot, if the map knows one.
   ClusterLink* ownerOf(std::string_view keyOrChannel);
@@ -108,6 +109,7 @@ class ClusterTopology final : public RedisRouter {
   common::RedisEndpoint endpoint_;
   std::string clientName_;
   std::chrono::milliseconds replyTimeout_;
+  bool sharded_;
   Hooks hooks_;
   ShardEvents* events_ = nullptr;
   bool stopped_ = false;

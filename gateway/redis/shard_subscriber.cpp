@@ -35,13 +35,14 @@ struct ShardSubscriber::Resolve {
 
 ShardSubscriber::ShardSubscriber(uv_loop_t* loop, ClusterNode node, Credentials credentials,
                                  std::string clientName, std::chrono::milliseconds replyTimeout,
-                                 Listener listener)
+                                 Listener listener, bool sharded)
     : loop_(loop),
       node_(std::move(node)),
       credentials_(std::move(credentials)),
       clientName_(std::move(clientName)),
       replyTimeout_(replyTimeout),
       listener_(std::move(listener)),
+      sharded_(sharded),
       readBuffer_(kReadChunk),
       retryTimer_(loop),
       livenessTimer_(loop) {}
@@ -229,12 +230,16 @@ void ShardSubscriber::dispatch(const redisReply* reply) {
     pending_.pop_front();
     return true;
   };
-  if (kind == "smessage" && reply->elements == 3) {
+  // Classic pub/sub names the same pushes without the s.
+  const std::string_view base = sharded_ && kind.size() > 1 && kind.front() == 's'
+                                    ? kind.substr(1)
+                                    : (sharded_ ? std::string_view{} : kind);
+  if (base == "message" && reply->elements == 3) {
     listener_.onMessage(channel, text(reply->element[2]));
-  } else if (kind == "ssubscribe") {
+  } else if (base == "subscribe") {
     answers(Pending::Kind::kSubscribe);
     listener_.onSubscribed(channel);
-  } else if (kind == "sunsubscribe") {
+  } else if (base == "unsubscribe") {
     answers(Pending::Kind::kUnsubscribe);  // else Redis pushed it: the slot moved
     listener_.onUnsubscribed(channel);
   } else if (kind == "pong") {
@@ -244,13 +249,13 @@ void ShardSubscriber::dispatch(const redisReply* reply) {
 
 bool ShardSubscriber::subscribe(std::string_view channel) {
   if (!isUp()) return false;
-  send({"SSUBSCRIBE", channel}, Pending::Kind::kSubscribe, channel);
+  send({sharded_ ? "SSUBSCRIBE" : "SUBSCRIBE", channel}, Pending::Kind::kSubscribe, channel);
   return true;
 }
 
 bool ShardSubscriber::unsubscribe(std::string_view channel) {
   if (!isUp()) return false;
-  send({"SUNSUBSCRIBE", channel}, Pending::Kind::kUnsubscribe, channel);
+  send({sharded_ ? "SUNSUBSCRIBE" : "UNSUBSCRIBE", channel}, Pending::Kind::kUnsubscribe, channel);
   return true;
 }
 

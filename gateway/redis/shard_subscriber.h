@@ -45,9 +45,10 @@ class ShardSubscriber {
     std::string password;  // empty: no AUTH
   };
 
+  // `sharded`: SSUBSCRIBE (smessage, sunsubscribe); else classic SUBSCRIBE.
   ShardSubscriber(uv_loop_t* loop, ClusterNode node, Credentials credentials,
-                  std::string clientName, std::chrono::milliseconds replyTimeout,
-                  Listener listener);
+                  std::string clientName, std::chrono::milliseconds replyTimeout, Listener listener,
+                  bool sharded = true);
   ~ShardSubscriber();
   ShardSubscriber(const ShardSubscriber&) = delete;
   ShardSubscriber& operator=(const ShardSubscriber&) = delete;
@@ -88,6 +89,7 @@ class ShardSubscriber {
   std::string clientName_;
   std::chrono::milliseconds replyTimeout_;
   Listener listener_;
+  bool sharded_;
   State state_ = State::kIdle;
   uv_tcp_t* socket_ = nullptr;
   redisReader* reader_ = nullptr;

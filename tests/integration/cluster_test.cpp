@@ -282,6 +282,35 @@ TEST_F(ClusterTest, MovingBusyRoomsToAnotherPrimaryLosesNothingAndKeepsTheirSequ
     EXPECT_FALSE(publisher->isClosed());
 }
 
+// CLUSTER_PUBSUB=classic: PUBLISH and SUBSCRIBE, which the cluster forwards
+// to every node; delivery is the same.
+TEST_F(ClusterTest, ClassicPubSubDeliversTheSame) {
+  GatewayProcess& a = startClusterGateway({{"CLUSTER_PUBSUB", "classic"}});
+  GatewayProcess& b = startClusterGateway({{"CLUSTER_PUBSUB", "classic"}});
+  const std::vector<std::string> rooms = roomNames(uniqueRoom("-"), 9);
+  auto subscriber = joinAll(b, "sub", rooms);
+  auto publishers = joinPublishers(a, b, 2, rooms);
+  Acked acked;
+  auto threads = startPublishing(publishers, rooms, 90, acked, 8);
+  for (auto& thread : threads)
+    thread.join();
+  ASSERT_TRUE(acked.failure.empty()) << acked.failure;
+  std::map<std::string, std::size_t> expected;
+  for (const auto& room : rooms)
+    expected[room] = acked.idsByRoom[room].size();
+  const auto seen = collect(*subscriber, expected);
+  for (const auto& room : rooms) {
+    const auto it = seen.find(room);
+    ASSERT_NE(it, seen.end()) << room;
+    ASSERT_EQ(it->second.size(), expected[room]) << room;
+    expectGapFree(it->second, room);
+    const Reply counts =
+        cluster().client(ownerOf(room)).command({"PUBSUB", "NUMSUB", "chat:{" + room + "}"});
+    ASSERT_EQ(counts.elements.size(), 2u);
+    EXPECT_GE(counts.elements[1].integer, 1) << "a classic subscription on the room's owner";
+  }
+}
+
 // Reads `client`'s message frames until each room's marker text (room ->
 // text) has come (a room's frames arrive in order, so all before it have
 // too); returns them by room.
