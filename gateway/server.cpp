@@ -224,6 +224,8 @@ WorkerHealth Server::health() const {
     h.subscriberUp = clusterBus_->ready();
     h.commandReconnects = cluster_->commandReconnects();
     h.subscriberReconnects = cluster_->subscriberReconnects();
+    h.shards = cluster_->shardCount();
+    h.shardsUp = cluster_->shardsUp();
   } else {
     h.commandsUp = commands_.isUp();
     h.subscriberUp = bus_.connected();

@@ -56,6 +56,9 @@ MetricsTotals sumWorkers(const WorkerBoard& board) {
     t.queuedBytes += level(w.queuedBytes);
     t.commandsUp = t.commandsUp && w.commandsUp.value() != 0;
     t.subscriberUp = t.subscriberUp && w.subscriberUp.value() != 0;
+    t.redisShards = std::max(t.redisShards, level(w.redisShards));
+    t.redisShardsUp =
+        i == 0 ? level(w.redisShardsUp) : std::min(t.redisShardsUp, level(w.redisShardsUp));
     t.commandReconnects += w.commandReconnects.value();
     t.subscriberReconnects += w.subscriberReconnects.value();
     const ServerStats& s = w.stats;
@@ -132,6 +135,12 @@ std::string renderMetrics(const MetricsTotals& t) {
   header(out, "chat_redis_up", "gauge", "1 while the Redis connection is up on every worker.");
   sample(out, "chat_redis_up", "{connection=\"commands\"}", t.commandsUp ? 1 : 0);
   sample(out, "chat_redis_up", "{connection=\"subscriber\"}", t.subscriberUp ? 1 : 0);
+  single(out, "chat_redis_shards", "gauge",
+         "Redis Cluster primaries in the slot map (0 when not a cluster).",
+         static_cast<double>(t.redisShards));
+  single(out, "chat_redis_shards_up", "gauge",
+         "Redis Cluster primaries whose command and subscriber links are up on every worker.",
+         static_cast<double>(t.redisShardsUp));
   header(out, "chat_redis_reconnects_total", "counter", "Redis reconnection attempts.");
   sample(out, "chat_redis_reconnects_total", "{connection=\"commands\"}",
          static_cast<double>(t.commandReconnects));

@@ -26,6 +26,8 @@ struct MetricsTotals {
   bool ready = false;
   bool commandsUp = true;  // on every worker
   bool subscriberUp = true;
+  std::uint64_t redisShards = 0;    // the most any worker knows
+  std::uint64_t redisShardsUp = 0;  // the fewest up on any worker
   std::uint64_t commandReconnects = 0;
   std::uint64_t subscriberReconnects = 0;
   std::uint64_t connectionsOpened = 0;

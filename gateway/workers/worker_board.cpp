@@ -32,6 +32,8 @@ void WorkerSlot::clearState() {
   queuedBytes.set(0);
   commandsUp.set(0);
   subscriberUp.set(0);
+  redisShards.set(0);
+  redisShardsUp.set(0);
   residentBytes.set(0);
   virtualBytes.set(0);
   openFds.set(0);

@@ -47,6 +47,8 @@ struct WorkerSlot {
   Gauge queuedBytes;
   Gauge commandsUp;
   Gauge subscriberUp;
+  Gauge redisShards;    // redis+cluster://: primaries in the slot map
+  Gauge redisShardsUp;  // ... whose command and subscriber links are up
   Counter commandReconnects;
   Counter subscriberReconnects;
   SecondsSum cpuSeconds;  // deltas of the worker processes that held the slot

@@ -37,6 +37,8 @@ void WorkerReporter::publish(bool full) {
   slot_.problem.store(health.problem);
   slot_.commandsUp.set(health.commandsUp ? 1 : 0);
   slot_.subscriberUp.set(health.subscriberUp ? 1 : 0);
+  slot_.redisShards.set(static_cast<std::int64_t>(health.shards));
+  slot_.redisShardsUp.set(static_cast<std::int64_t>(health.shardsUp));
   slot_.heartbeatMs.store(monotonicMs());
   if (!full) return;
   slot_.queuedBytes.set(queuedBytes_());

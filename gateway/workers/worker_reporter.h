@@ -23,6 +23,8 @@ struct WorkerHealth {
   WorkerProblem problem = WorkerProblem::kNone;
   bool commandsUp = false;
   bool subscriberUp = false;
+  std::size_t shards = 0;  // redis+cluster:// only
+  std::size_t shardsUp = 0;
   unsigned commandReconnects = 0;  // since this process started
   unsigned subscriberReconnects = 0;
 };

@@ -9,6 +9,7 @@
 #include <set>
 #include <thread>
 
+#include "http_client.h"
 #include "redis_cluster.h"
 #include "v1_helpers.h"
 #include "wait.h"
@@ -225,6 +226,10 @@ TEST_F(ClusterTest, RoomsSpreadOverEveryShardArriveGapFreeInOrderOverShardedPubS
         EXPECT_EQ(counts.elements[1].integer, 0) << room << " on " << primary;
     }
   }
+  // /metrics counts the shards, all up.
+  const std::string metrics = httpGet(a.port(), "/metrics").body;
+  EXPECT_NE(metrics.find("\nchat_redis_shards 3\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("\nchat_redis_shards_up 3\n"), std::string::npos) << metrics;
   // No classic PUBLISH anywhere: classic pub/sub would reach every node.
   for (std::uint16_t port : cluster().ports()) {
     try {
@@ -361,6 +366,19 @@ class ClusterFailoverTest : public ClusterTest {
         waitFor([&] { return out.acked.count.load() >= 80 || !out.acked.failure.empty(); }, 60s));
     const std::uint16_t victim = ownerOf(rooms[0]);
     cluster().kill(victim);
+    // Until a replica takes over, the gateway stays ready (other shards
+    // serve) and /readyz names the shard that is down.
+    const std::string down =
+        "shards down (their rooms are unavailable): 127.0.0.1:" + std::to_string(victim);
+    HttpResponse readiness;
+    EXPECT_TRUE(waitFor(
+        [&] {
+          readiness = httpGet(a.port(), "/readyz", 2s);
+          return readiness.body.find(down) != std::string::npos;
+        },
+        10s))
+        << readiness.status << " " << readiness.body;
+    EXPECT_EQ(readiness.status, 200);
     ASSERT_TRUE(waitFor([&] { return ownerOf(rooms[0]) != victim; }, 30s))
         << "the replica did not take over";
     // Until the old primary is back as its replica, the new primary has
