@@ -50,7 +50,8 @@ Server::Server(uv_loop_t* loop, common::Settings settings, WorkerSeat seat)
       cluster_(settings_.redis.cluster
                    ? std::make_unique<ClusterTopology>(
                          loop, settings_.redis, "chat-gw:" + settings_.gatewayId,
-                         settings_.redisTimeout, settings_.shardedPubsub)
+                         settings_.redisTimeout, settings_.shardedPubsub,
+                         TlsOptions{{}, 0, settings_.redisTlsVerify, settings_.redisTlsCa})
                    : nullptr),
       store_(cluster_ ? static_cast<RedisRouter&>(*cluster_) : singleNode_, keys_,
              settings_.historySize, settings_.ackReplicas),
@@ -145,7 +146,7 @@ bool Server::start() {
     teardown();
     return false;
   }
-  if (settings_.redis.tls) {
+  if (settings_.redis.tls && !cluster_) {  // a cluster has a tunnel per node
     tls_ = std::make_unique<TlsTunnel>(
         loop_, TlsOptions{settings_.redis.host, settings_.redis.port, settings_.redisTlsVerify,
                           settings_.redisTlsCa});
@@ -170,6 +171,16 @@ bool Server::start() {
   } else {
     commands_.start();
     bus_.start(hub_);
+    if (settings_.redis.sentinel) {
+      sentinelWatch_ = std::make_unique<SentinelWatch>(
+          loop_, settings_.redis, "chat-gw:" + settings_.gatewayId + ":sentinel",
+          settings_.redisTimeout, [this](const std::string&) {
+            // Both links reconnect, asking the sentinels where the primary is.
+            commands_.drop("sentinel switched the primary");
+            bus_.drop("sentinel switched the primary");
+          });
+      sentinelWatch_->start();
+    }
     subscriberWatch_.every(settings_.redisTimeout / 2, [this] { watchSubscriberLink(); });
   }
   reporter_.start();
@@ -496,6 +507,7 @@ void Server::teardown() {
   }
   hub_.stop();
   presence_.stop();
+  if (sentinelWatch_) sentinelWatch_->stop();
   bus_.stop();
   commands_.stop();
   if (cluster_) cluster_->stop();

@@ -32,6 +32,7 @@
 #include "redis/cluster_topology.h"
 #include "redis/redis_connection.h"
 #include "redis/redis_router.h"
+#include "redis/sentinel_watch.h"
 #include "redis/tls_tunnel.h"
 #include "rooms/presence_tracker.h"
 #include "rooms/room_hub.h"
@@ -128,6 +129,7 @@ class Server final : public EndpointHandler, public ConnectionHandler {
   std::unique_ptr<ClusterTopology> cluster_;
   MessageStore store_;
   RedisBus bus_;
+  std::unique_ptr<SentinelWatch> sentinelWatch_;  // redis+sentinel:// only
   std::unique_ptr<ClusterBus> clusterBus_;
   RoomHub hub_;
   PresenceTracker presence_;

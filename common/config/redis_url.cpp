@@ -51,7 +51,8 @@ std::string percentDecode(std::string_view in, bool& ok) {
 std::string RedisEndpoint::redacted() const {
   if (unixSocket) return "unix://" + path;
   if (sentinel || cluster) {
-    std::string url = sentinel ? "redis+sentinel://" : "redis+cluster://";
+    std::string url =
+        sentinel ? "redis+sentinel://" : (tls ? "rediss+cluster://" : "redis+cluster://");
     if (!password.empty()) url += username + ":***@";
     const auto& hosts = sentinel ? sentinels : seeds;
     for (std::size_t i = 0; i < hosts.size(); ++i) {
@@ -186,8 +187,11 @@ std::variant<RedisEndpoint, std::string> parseRedisUrl(std::string_view url) {
   if (url.substr(0, 18) == "rediss+sentinel://")
     return std::string("rediss+sentinel:// (TLS through Sentinel) is not supported yet");
   if (url.substr(0, 16) == "redis+cluster://") return parseClusterUrl(url.substr(16));
-  if (url.substr(0, 17) == "rediss+cluster://")
-    return std::string("rediss+cluster:// (TLS to a Redis Cluster) is not supported yet");
+  if (url.substr(0, 17) == "rediss+cluster://") {
+    auto parsed = parseClusterUrl(url.substr(17));
+    if (auto* cluster = std::get_if<RedisEndpoint>(&parsed)) cluster->tls = true;
+    return parsed;
+  }
   constexpr std::string_view kUnix = "unix://";
   if (url.substr(0, kUnix.size()) == kUnix) {
     ep.unixSocket = true;

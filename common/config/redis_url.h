@@ -27,8 +27,9 @@ struct RedisEndpoint {
   std::vector<std::pair<std::string, std::uint16_t>> sentinels;
   std::string masterName;
   std::string sentinelPassword;  // REDIS_SENTINEL_PASSWORD: AUTH to the sentinels
-  // redis+cluster://: a Redis Cluster reached through any of these seed nodes
-  // (host, port); `host` and `port` are then the first seed.
+  // redis+cluster:// (rediss+cluster:// with TLS to every node): a Redis
+  // Cluster reached through any of these seed nodes (host, port); `host` and
+  // `port` are then the first seed.
   bool cluster = false;
   std::vector<std::pair<std::string, std::uint16_t>> seeds;
 

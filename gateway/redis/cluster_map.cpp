@@ -33,7 +33,7 @@ const redisReply* field(const redisReply* map, std::string_view key) {
 }
 
 // The shard's online primary, its id, and the ids of its other nodes.
-bool readNodes(const redisReply* nodes, ClusterShard& shard) {
+bool readNodes(const redisReply* nodes, ClusterShard& shard, bool tls) {
   bool found = false;
   for (std::size_t i = 0; i < nodes->elements; ++i) {
     const redisReply* node = nodes->element[i];
@@ -43,7 +43,8 @@ bool readNodes(const redisReply* nodes, ClusterShard& shard) {
     const redisReply* health = field(node, "health");
     const redisReply* ip = field(node, "ip");
     const redisReply* endpoint = field(node, "endpoint");
-    const redisReply* port = field(node, "port");
+    const redisReply* tlsPort = tls ? field(node, "tls-port") : nullptr;
+    const redisReply* port = tlsPort != nullptr ? tlsPort : field(node, "port");
     const bool primary = role != nullptr && text(role) == "master" && port != nullptr &&
                          (health == nullptr || text(health) == "online");
     if (!primary || found) {
@@ -84,7 +85,7 @@ std::uint16_t hashSlot(std::string_view key) {
   return crc16(key) % kClusterSlots;
 }
 
-std::optional<std::vector<ClusterShard>> parseClusterShards(const redisReply* reply) {
+std::optional<std::vector<ClusterShard>> parseClusterShards(const redisReply* reply, bool tls) {
   if (reply == nullptr || reply->type != REDIS_REPLY_ARRAY) return std::nullopt;
   std::vector<ClusterShard> shards;
   for (std::size_t i = 0; i < reply->elements; ++i) {
@@ -101,7 +102,7 @@ std::optional<std::vector<ClusterShard>> parseClusterShards(const redisReply* re
         return std::nullopt;
       shard.slots.emplace_back(static_cast<std::uint16_t>(*from), static_cast<std::uint16_t>(*to));
     }
-    if (!readNodes(nodes, shard) || shard.slots.empty()) continue;
+    if (!readNodes(nodes, shard, tls) || shard.slots.empty()) continue;
     shards.push_back(std::move(shard));
   }
   return shards;

@@ -39,8 +39,10 @@ struct ClusterShard {
 
 // The shards from a `CLUSTER SHARDS` reply (RESP2: flat key/value arrays),
 // each with its online primary; shards without one or without slots are left
-// out. nullopt when the reply is not a shard list at all.
-std::optional<std::vector<ClusterShard>> parseClusterShards(const redisReply* reply);
+// out. nullopt when the reply is not a shard list at all. With `tls`, a node's
+// `tls-port` is used where it has one.
+std::optional<std::vector<ClusterShard>> parseClusterShards(const redisReply* reply,
+                                                            bool tls = false);
 
 // slot -> owner (an index the caller gives meaning to); -1 where none is known.
 class SlotMap {

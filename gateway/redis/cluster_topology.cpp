@@ -26,12 +26,13 @@ struct ClusterTopology::Request {
 
 ClusterTopology::ClusterTopology(uv_loop_t* loop, common::RedisEndpoint endpoint,
                                  std::string clientName, std::chrono::milliseconds replyTimeout,
-                                 bool sharded)
+                                 bool sharded, TlsOptions tls)
     : loop_(loop),
       endpoint_(std::move(endpoint)),
       clientName_(std::move(clientName)),
       replyTimeout_(replyTimeout),
       sharded_(sharded),
+      tls_(std::move(tls)),
       refreshTimer_(loop),
       retryTimer_(loop) {}
 
@@ -56,6 +57,7 @@ void ClusterTopology::stop() {
   for (auto& link : links_) {
     if (link->subscriber) link->subscriber->stop();
     link->commands->stop();
+    if (link->tls) link->tls->stop();
   }
   for (auto& request : std::exchange(waiting_, {}))
     request->done(nullptr);
@@ -89,8 +91,24 @@ ClusterLink& ClusterTopology::linkFor(const ClusterNode& address) {
                                       if (hooks_.onHealthChange) hooks_.onHealthChange();
                                     }},
       RedisConnection::Liveness{.replyTimeout = replyTimeout_, .pingWhenIdle = true});
+  bool reachable = true;
+  if (endpoint_.tls) {
+    TlsOptions options = tls_;
+    options.host = address.host;
+    options.port = address.port;
+    auto tunnel = std::make_unique<TlsTunnel>(loop_, options);
+    std::string error;
+    if (tunnel->start(error)) {
+      raw->commands->connectVia(tunnel->socketPath());
+      raw->tls = std::move(tunnel);
+    } else {
+      // Never in clear instead: the node stays unreachable.
+      Log::error("redis_tls_failed", {{"node", address.address()}, {"detail", error}});
+      reachable = false;
+    }
+  }
   links_.push_back(std::move(link));
-  raw->commands->start();
+  if (reachable) raw->commands->start();
   return *raw;
 }
 
@@ -117,7 +135,7 @@ void ClusterTopology::refresh() {
   via->commands->command({"CLUSTER", "SHARDS"}, [this](redisReply* reply) {
     if (stopped_) return;
     refreshing_ = false;
-    if (auto shards = parseClusterShards(reply); shards && !shards->empty()) {
+    if (auto shards = parseClusterShards(reply, endpoint_.tls); shards && !shards->empty()) {
       apply(*shards);
     } else if (reply != nullptr) {
       Log::warn("cluster_map_unreadable",
@@ -179,7 +197,8 @@ void ClusterTopology::apply(const std::vector<ClusterShard>& shards) {
               .onMessage = [this](std::string_view c,
                                   std::string_view p) { events_->onMessage(c, p); }},
           sharded_);
-      link.subscriber->start();
+      if (link.tls) link.subscriber->connectVia(link.tls->socketPath());
+      if (!endpoint_.tls || link.tls) link.subscriber->start();
     }
   }
   if (changed) {

@@ -24,15 +24,17 @@
 #include "redis/redis_connection.h"
 #include "redis/redis_router.h"
 #include "redis/shard_subscriber.h"
+#include "redis/tls_tunnel.h"
 
 namespace chat::gateway {
 
 // One cluster node the gateway talks to.
 struct ClusterLink {
   ClusterNode address;
-  bool primary = false;  // owns slots in the current map
-  std::string id;        // node id, from the map
-  std::string peers;     // " id id ": the other nodes of its shard (kFailoverPeersArg)
+  std::unique_ptr<TlsTunnel> tls;  // rediss+cluster:// only; outlives both links
+  bool primary = false;            // owns slots in the current map
+  std::string id;                  // node id, from the map
+  std::string peers;               // " id id ": the other nodes of its shard (kFailoverPeersArg)
   std::unique_ptr<RedisConnection> commands;
   std::unique_ptr<ShardSubscriber> subscriber;  // made when it first owns slots
 };
@@ -59,8 +61,10 @@ class ClusterTopology final : public RedisRouter {
   };
 
   // `sharded`: sharded pub/sub (CLUSTER_PUBSUB=sharded), else classic.
+  // rediss+cluster://: every node through a TLS tunnel of its own, checked
+  // as `tls` says (its host and port are each node's).
   ClusterTopology(uv_loop_t* loop, common::RedisEndpoint endpoint, std::string clientName,
-                  std::chrono::milliseconds replyTimeout, bool sharded = true);
+                  std::chrono::milliseconds replyTimeout, bool sharded = true, TlsOptions tls = {});
   ~ClusterTopology() override;
   ClusterTopology(const ClusterTopology&) = delete;
   ClusterTopology& operator=(const ClusterTopology&) = delete;
@@ -110,6 +114,7 @@ class ClusterTopology final : public RedisRouter {
   std::string clientName_;
   std::chrono::milliseconds replyTimeout_;
   bool sharded_;
+  TlsOptions tls_;
   Hooks hooks_;
   ShardEvents* events_ = nullptr;
   bool stopped_ = false;

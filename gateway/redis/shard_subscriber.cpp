@@ -71,12 +71,19 @@ void ShardSubscriber::closeSocket() {
     reader_ = nullptr;
   }
   if (socket_ != nullptr) {
-    closeAndFree(socket_);
+    if (socket_->type == UV_NAMED_PIPE)
+      closeAndFree(reinterpret_cast<uv_pipe_t*>(socket_));
+    else
+      closeAndFree(reinterpret_cast<uv_tcp_t*>(socket_));
     socket_ = nullptr;
   }
 }
 
 void ShardSubscriber::connect() {
+  if (!viaSocket_.empty()) {
+    connectToSocketFile();
+    return;
+  }
   sockaddr_storage address{};
   if (uv_ip4_addr(node_.host.c_str(), node_.port, reinterpret_cast<sockaddr_in*>(&address)) == 0 ||
       uv_ip6_addr(node_.host.c_str(), node_.port, reinterpret_cast<sockaddr_in6*>(&address)) == 0) {
@@ -113,19 +120,34 @@ void ShardSubscriber::connect() {
   }
 }
 
+void ShardSubscriber::connectToSocketFile() {
+  state_ = State::kConnecting;
+  auto* pipe = new uv_pipe_t;
+  uv_pipe_init(loop_, pipe, 0);
+  pipe->data = this;
+  socket_ = reinterpret_cast<uv_stream_t*>(pipe);
+  uv_pipe_connect(new uv_connect_t, pipe, viaSocket_.c_str(), onConnect);
+  watchConnect();
+}
+
 void ShardSubscriber::connectTo(const sockaddr* address) {
   state_ = State::kConnecting;
-  socket_ = new uv_tcp_t;
-  uv_tcp_init(loop_, socket_);
-  socket_->data = this;
-  uv_tcp_nodelay(socket_, 1);
-  uv_tcp_keepalive(socket_, 1, 15);
+  auto* tcp = new uv_tcp_t;
+  uv_tcp_init(loop_, tcp);
+  tcp->data = this;
+  socket_ = reinterpret_cast<uv_stream_t*>(tcp);
+  uv_tcp_nodelay(tcp, 1);
+  uv_tcp_keepalive(tcp, 1, 15);
   auto* request = new uv_connect_t;
-  if (uv_tcp_connect(request, socket_, address, onConnect) != 0) {
+  if (uv_tcp_connect(request, tcp, address, onConnect) != 0) {
     delete request;
     fail("connect failed");
     return;
   }
+  watchConnect();
+}
+
+void ShardSubscriber::watchConnect() {
   // A connect that never completes (packets dropped) is cut like a dead link.
   lastInputAt_ = uv_now(loop_);
   pending_.push_back({Pending::Kind::kHandshake, {}, uv_now(loop_)});
@@ -145,7 +167,7 @@ void ShardSubscriber::onConnect(uv_connect_t* request, int status) {
   self->pending_.clear();
   self->reader_ = redisReaderCreate();
   uv_read_start(
-      reinterpret_cast<uv_stream_t*>(self->socket_),
+      self->socket_,
       [](uv_handle_t* handle, std::size_t, uv_buf_t* buf) {
         auto* owner = static_cast<ShardSubscriber*>(handle->data);
         *buf = uv_buf_init(owner->readBuffer_.data(),
@@ -276,12 +298,11 @@ void ShardSubscriber::send(std::vector<std::string_view> argv, Pending::Kind kin
   }
   auto* write = new WriteRequest{{}, command};
   const uv_buf_t buf = uv_buf_init(command, static_cast<unsigned>(size));
-  const int rc = uv_write(&write->request, reinterpret_cast<uv_stream_t*>(socket_), &buf, 1,
-                          [](uv_write_t* request, int) {
-                            auto* done = reinterpret_cast<WriteRequest*>(request);
-                            redisFreeCommand(done->bytes);
-                            delete done;
-                          });
+  const int rc = uv_write(&write->request, socket_, &buf, 1, [](uv_write_t* request, int) {
+    auto* done = reinterpret_cast<WriteRequest*>(request);
+    redisFreeCommand(done->bytes);
+    delete done;
+  });
   if (rc != 0) {
     redisFreeCommand(command);
     delete write;

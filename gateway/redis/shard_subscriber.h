@@ -54,6 +54,8 @@ class ShardSubscriber {
   ShardSubscriber& operator=(const ShardSubscriber&) = delete;
 
   void start();
+  // Connects through this Unix socket instead (a TLS tunnel's).
+  void connectVia(std::string unixSocketPath) { viaSocket_ = std::move(unixSocketPath); }
   void stop();
   bool isUp() const { return state_ == State::kUp; }
   // False (nothing sent) when the link is not up.
@@ -74,6 +76,8 @@ class ShardSubscriber {
 
   void connect();
   void connectTo(const sockaddr* address);
+  void connectToSocketFile();
+  void watchConnect();
   void send(std::vector<std::string_view> argv, Pending::Kind kind, std::string_view channel);
   void onData(const char* data, std::size_t size);
   void dispatch(const struct redisReply* reply);
@@ -91,7 +95,9 @@ class ShardSubscriber {
   Listener listener_;
   bool sharded_;
   State state_ = State::kIdle;
-  uv_tcp_t* socket_ = nullptr;
+  std::string viaSocket_;
+  // A uv_tcp_t, or a uv_pipe_t when connecting via a Unix socket.
+  uv_stream_t* socket_ = nullptr;
   redisReader* reader_ = nullptr;
   std::shared_ptr<ShardSubscriber*> resolving_;  // cleared when a lookup must be ignored
   std::deque<Pending> pending_;                  // requests in the order Redis answers them

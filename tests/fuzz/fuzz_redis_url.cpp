@@ -39,8 +39,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       FUZZ_CHECK(!endpoint.tls);
       FUZZ_CHECK(redacted.rfind("redis+sentinel://", 0) == 0);
     } else if (endpoint.cluster) {
-      FUZZ_CHECK(!endpoint.seeds.empty() && !endpoint.tls && endpoint.db == 0);
-      FUZZ_CHECK(redacted.rfind("redis+cluster://", 0) == 0);
+      FUZZ_CHECK(!endpoint.seeds.empty() && endpoint.db == 0);
+      FUZZ_CHECK(redacted.rfind(endpoint.tls ? "rediss+cluster://" : "redis+cluster://", 0) == 0);
     } else {
       FUZZ_CHECK(redacted.rfind(endpoint.tls ? "rediss://" : "redis://", 0) == 0);
     }

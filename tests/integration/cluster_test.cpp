@@ -7,6 +7,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "http_client.h"
@@ -450,6 +451,71 @@ TEST_F(ClusterFailoverTest, WithoutAckReplicasNoIdNamesTwoMessages) {
   ASSERT_FALSE(afterwards.empty());
   EXPECT_NE(afterwards.back().epoch, failover.epochBefore)
       << "the room on the killed primary kept its epoch on the promoted replica";
+}
+
+// rediss+cluster://: TLS to every node (its own tunnel per node), the map's
+// tls-port followed; the plain ports stay for the test's own inspection.
+class ClusterTlsTest : public V1GatewayTest {
+ protected:
+  // Outlives TearDown, which stops the gateways first.
+  std::unique_ptr<RedisCluster> cluster_ = std::make_unique<RedisCluster>(ClusterTls::kOn);
+};
+
+TEST_F(ClusterTlsTest, RoomsOnEveryShardWorkOverTls) {
+  RedisCluster& cluster = *cluster_;
+  ASSERT_TRUE(cluster.waitHealthy(30s)) << cluster.logs();
+  std::vector<GatewayProcess*> gateways;
+  for (int i = 0; i < 2; ++i) {
+    gateways.push_back(&startGatewayOn(
+        cluster.url(),
+        v1Env({{"REDIS_TLS_CA", cluster.caFile()}, {"MAX_ROOMS_PER_CONNECTION", "100"}})));
+    ASSERT_TRUE(gateways.back()->waitReady(20s)) << gateways.back()->readStderr();
+  }
+  std::vector<std::string> rooms = roomNames("tls-", 30);
+  std::set<std::uint16_t> owners;
+  for (const auto& room : rooms)
+    owners.insert(cluster.ownerOf(cluster.slotOf("chat:{" + room + "}")));
+  ASSERT_EQ(owners.size(), 3u);
+  auto subscriber = connectV1(*gateways[1], v1Target(rooms.front(), "sub"));
+  expectWelcome(*subscriber);
+  readJoin(*subscriber, rooms.front());
+  for (std::size_t i = 1; i < rooms.size(); ++i) {
+    ASSERT_TRUE(subscriber->sendJoin(rooms[i]));
+    readJoin(*subscriber, rooms[i], false);
+  }
+  auto publisher = connectV1(*gateways[0], v1Target(rooms.front(), "pub"));
+  expectWelcome(*publisher);
+  readJoin(*publisher, rooms.front());
+  for (std::size_t i = 1; i < rooms.size(); ++i) {
+    ASSERT_TRUE(publisher->sendJoin(rooms[i]));
+    readJoin(*publisher, rooms[i], false);
+  }
+  for (const auto& room : rooms)
+    sendAndAck(*publisher, "over tls", "tls-" + room, room);
+  std::map<std::string, std::size_t> expected;
+  for (const auto& room : rooms)
+    expected[room] = 1;
+  const auto seen = collect(*subscriber, expected);
+  // Every gateway link came in on a node's TLS port (CLIENT LIST's laddr).
+  int links = 0;
+  for (std::uint16_t port : cluster.ports()) {
+    std::istringstream clients(cluster.client(port).command({"CLIENT", "LIST"}).str);
+    for (std::string line; std::getline(clients, line);) {
+      if (line.find(" name=chat-gw") == std::string::npos) continue;
+      ++links;
+      EXPECT_NE(line.find("laddr=127.0.0.1:" + std::to_string(cluster.tlsPortOf(port)) + " "),
+                std::string::npos)
+          << line;
+    }
+  }
+  EXPECT_GE(links, 2 * 3 * 2) << "a command and a subscriber link per primary per gateway";
+  for (const auto& room : rooms) {
+    ASSERT_EQ(seen.count(room), 1u) << room;
+    EXPECT_EQ(seen.at(room).front().text, "over tls");
+    EXPECT_EQ(cluster.client(cluster.ownerOf(cluster.slotOf("chat:{" + room + "}")))
+                  .integer({"LLEN", historyKey(room)}),
+              1);
+  }
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include <fstream>
 #include <iostream>
 #include <mutex>
+#include <sstream>
 #include <thread>
 
 #include "gateway_test.h"
@@ -434,6 +435,50 @@ TEST_F(RedisLinkTest, ThroughSentinelTheGatewayFollowsAFailover) {
     message = expectMessage(*alice.client);
   EXPECT_EQ(message.id, *id);
   EXPECT_EQ(message.epoch, joined.string("epoch").value_or(""));
+}
+
+// A failover that leaves the old primary alive (SENTINEL FAILOVER demotes it
+// to a replica): the gateway hears +switch-master and moves both links to the
+// new primary at once, before any write could meet READONLY on the old one.
+TEST_F(RedisLinkTest, ThroughSentinelASwitchOfPrimaryIsFollowedAtOnce) {
+  RedisServer replica;
+  RedisClient(replica.port()).command({"REPLICAOF", "127.0.0.1", std::to_string(redis().port())});
+  Sentinel sentinel(redis().port());
+  ASSERT_TRUE(waitFor([&] { return sentinel.knownReplicas() == 1; }, 30s));
+  GatewayProcess& gateway = startGatewayOn(
+      "redis+sentinel://127.0.0.1:" + std::to_string(sentinel.port()) + "/mymaster", v1Env());
+  ASSERT_TRUE(gateway.waitReady()) << gateway.readStderr();
+  // The links of this gateway (its workers' too) on a server, by CLIENT LIST.
+  const auto links = [](RedisServer& server) {
+    int n = 0;
+    std::istringstream clients(server.client().command({"CLIENT", "LIST"}).str);
+    for (std::string line; std::getline(clients, line);)
+      n += line.find(" name=chat-gw:") != std::string::npos &&
+           line.find(":sentinel ") == std::string::npos;
+    return n;
+  };
+  ASSERT_TRUE(waitFor([&] { return links(redis()) >= 2; }, 10s));
+
+  // NOGOODSLAVE until the sentinel has heard from the replica itself.
+  Reply failover;
+  ASSERT_TRUE(waitFor(
+      [&] {
+        failover = RedisClient(sentinel.port()).command({"SENTINEL", "FAILOVER", "mymaster"});
+        return !failover.isError();
+      },
+      30s, 200ms))
+      << failover.describe();
+  ASSERT_TRUE(waitFor([&] { return sentinel.masterPort() == replica.port(); }, 30s));
+  EXPECT_TRUE(waitFor([&] { return links(replica) >= 2 && links(redis()) == 0; }, 10s))
+      << "links on the new primary: " << links(replica) << ", on the old: " << links(redis())
+      << "\n"
+      << gateway.readStderr();
+  // And it serves from there: a message is stored on the new primary.
+  ASSERT_TRUE(gateway.waitReady(10s));
+  const std::string room = uniqueRoom();
+  V1Session alice = joinV1(gateway, room, "alice");
+  sendAndAck(*alice.client, "after the switch", "s1");
+  EXPECT_EQ(replica.client().integer({"LLEN", historyKey(room)}), 1);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "redis_cluster.h"
 
 #include <algorithm>
+#include <fstream>
 #include <sstream>
 #include <stdexcept>
 
@@ -29,17 +30,20 @@ std::string text(const Reply& reply) {
 
 struct RedisCluster::Node {
   std::uint16_t port = 0;
+  std::uint16_t tlsPort = 0;
   std::uint16_t busPort = 0;
   TempDir dir{"chat-cluster-node"};
   std::unique_ptr<Process> process;
   int starts = 0;
 };
 
-RedisCluster::RedisCluster() {
+RedisCluster::RedisCluster(ClusterTls tls) : tls_(tls) {
+  if (tls_ == ClusterTls::kOn) makeCertificates();
   for (int i = 0; i < kNodes; ++i) {
     auto node = std::make_unique<Node>();
     node->port = findFreePort();
     node->busPort = findFreePort();
+    if (tls_ == ClusterTls::kOn) node->tlsPort = findFreePort();
     start(*node);
     nodes_.push_back(std::move(node));
   }
@@ -96,6 +100,15 @@ void RedisCluster::start(Node& node) {
                   "--cluster-replica-validity-factor", "0", "--cluster-allow-replica-migration",
                   "no", "--save", "", "--appendonly", "no", "--dir", node.dir.path().string(),
                   "--daemonize", "no"};
+  if (tls_ == ClusterTls::kOn) {
+    const auto dir = certs_.path();
+    options.args.insert(
+        options.args.end(),
+        {"--tls-port", std::to_string(node.tlsPort), "--tls-cert-file",
+         (dir / "server.crt").string(), "--tls-key-file", (dir / "server.key").string(),
+         "--tls-ca-cert-file", (dir / "ca.crt").string(), "--tls-auth-clients", "no",
+         "--tls-cluster", "yes", "--tls-replication", "yes"});
+  }
   options.workingDir = node.dir.path();
   options.logDir = node.dir.path();
   options.name = "cluster-node-" + std::to_string(node.port) + "-" + std::to_string(++node.starts);
@@ -113,8 +126,44 @@ void RedisCluster::start(Node& node) {
 }
 
 std::string RedisCluster::url() const {
+  if (tls_ == ClusterTls::kOn)
+    return "rediss+cluster://127.0.0.1:" + std::to_string(nodes_[0]->tlsPort) +
+           ",127.0.0.1:" + std::to_string(nodes_[1]->tlsPort);
   return "redis+cluster://127.0.0.1:" + std::to_string(nodes_[0]->port) +
          ",127.0.0.1:" + std::to_string(nodes_[1]->port);
+}
+
+std::uint16_t RedisCluster::tlsPortOf(std::uint16_t port) {
+  return node(port).tlsPort;
+}
+
+std::string RedisCluster::caFile() const {
+  return (certs_.path() / "ca.crt").string();
+}
+
+void RedisCluster::makeCertificates() {
+  const auto dir = certs_.path();
+  const auto openssl = [&](std::vector<std::string> args) {
+    ProcessOptions options;
+    options.executable = "openssl";
+    options.args = std::move(args);
+    options.workingDir = dir;
+    options.logDir = dir;
+    options.name = "openssl";
+    Process process(options);
+    if (!waitFor([&] { return !process.isRunning(); }, std::chrono::milliseconds(30000)) ||
+        !process.exitStatus() || !process.exitStatus()->success())
+      throw std::runtime_error("openssl failed: " + process.readStderr());
+  };
+  openssl({"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+           "-keyout", dir / "ca.key", "-out", dir / "ca.crt", "-days", "2", "-subj",
+           "/CN=chat-test-ca"});
+  openssl({"req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
+           dir / "server.key", "-out", dir / "server.csr", "-subj", "/CN=127.0.0.1"});
+  std::ofstream(dir / "san.cnf") << "subjectAltName=IP:127.0.0.1,DNS:localhost\n";
+  openssl({"x509", "-req", "-in", dir / "server.csr", "-CA", dir / "ca.crt", "-CAkey",
+           dir / "ca.key", "-CAcreateserial", "-out", dir / "server.crt", "-days", "2", "-extfile",
+           dir / "san.cnf"});
 }
 
 std::vector<std::uint16_t> RedisCluster::ports() const {

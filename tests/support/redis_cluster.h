@@ -18,16 +18,26 @@
 
 namespace chat::testing {
 
+enum class ClusterTls { kOff, kOn };
+
 class RedisCluster {
  public:
   // Starts six nodes and waits until the cluster is healthy; throws if not.
-  RedisCluster();
+  // With ClusterTls::kOn every node also serves TLS on a port of its own,
+  // and speaks TLS on the cluster bus and to its replicas, with certificates
+  // (CA, and a server certificate for 127.0.0.1) made by openssl; the plain
+  // ports stay open for the test's own inspection.
+  explicit RedisCluster(ClusterTls tls = ClusterTls::kOff);
   ~RedisCluster();
   RedisCluster(const RedisCluster&) = delete;
   RedisCluster& operator=(const RedisCluster&) = delete;
 
-  // redis+cluster:// with two seeds.
+  // redis+cluster:// (rediss+cluster:// on the TLS ports) with two seeds.
   std::string url() const;
+  // The CA that signed the nodes' certificate (TLS only).
+  std::string caFile() const;
+  // The TLS port of the node whose plain port is `port` (TLS only).
+  std::uint16_t tlsPortOf(std::uint16_t port);
   std::vector<std::uint16_t> ports() const;
   // The primaries as the running nodes see them now, by port.
   std::vector<std::uint16_t> primaries();
@@ -59,6 +69,10 @@ class RedisCluster {
   void start(Node& node);
   std::string nodeId(std::uint16_t port);
 
+  void makeCertificates();
+
+  ClusterTls tls_;
+  TempDir certs_{"chat-cluster-certs"};
   std::vector<std::unique_ptr<Node>> nodes_;
 };
 

@@ -277,9 +277,8 @@ TEST(RedisUrlSentinelTest, RefusesWhatCannotWork) {
   for (std::string_view url :
        {"redis+sentinel://h:26379/", "redis+sentinel://h:26379", "redis+sentinel:///m",
         "redis+sentinel://h:0/m", "redis+sentinel://h/m/0", "rediss+sentinel://h/m",
-        "rediss+cluster://h:7000", "redis+sentinel://h/a:b@c", "redis+cluster://h:7000/1",
-        "redis+cluster://", "redis+cluster://h:0", "redis+cluster://h:7000,",
-        "redis+sentinel://h/my master"}) {
+        "redis+sentinel://h/a:b@c", "redis+cluster://h:7000/1", "redis+cluster://",
+        "redis+cluster://h:0", "redis+cluster://h:7000,", "redis+sentinel://h/my master"}) {
     EXPECT_TRUE(std::holds_alternative<std::string>(parseRedisUrl(url))) << url;
   }
 }
@@ -298,6 +297,16 @@ TEST(RedisUrlClusterTest, ParsesSeedsAndCredentials) {
   EXPECT_EQ(ep.host, "10.0.0.1");
   EXPECT_EQ(ep.password, "s@cret");
   EXPECT_EQ(ep.redacted(), "redis+cluster://app:***@10.0.0.1:7000,[::1]:7001,node-3:6379");
+}
+
+TEST(RedisUrlClusterTest, RedissClusterIsTlsToEveryNode) {
+  const auto parsed = parseRedisUrl("rediss+cluster://:pw@node-1:6380,node-2:6380");
+  ASSERT_TRUE(std::holds_alternative<RedisEndpoint>(parsed)) << std::get<std::string>(parsed);
+  const auto& ep = std::get<RedisEndpoint>(parsed);
+  EXPECT_TRUE(ep.cluster);
+  EXPECT_TRUE(ep.tls);
+  EXPECT_EQ(ep.seeds.size(), 2u);
+  EXPECT_EQ(ep.redacted(), "rediss+cluster://:***@node-1:6380,node-2:6380");
 }
 
 TEST(PercentDecodeTest, ResetsOkOnSuccess) {
