@@ -18,6 +18,19 @@
 namespace chat::testing {
 namespace {
 
+// A v1 client that joined every room in `rooms`.
+std::unique_ptr<V1Client> joinAll(const GatewayProcess& gateway, const std::string& username,
+                                  const std::vector<std::string>& rooms) {
+  auto client = connectV1(gateway, v1Target(rooms.front(), username));
+  expectWelcome(*client);
+  readJoin(*client, rooms.front());
+  for (std::size_t i = 1; i < rooms.size(); ++i) {
+    EXPECT_TRUE(client->sendJoin(rooms[i]));
+    readJoin(*client, rooms[i], false);
+  }
+  return client;
+}
+
 class ClusterTest : public V1GatewayTest {
  public:
   static void SetUpTestSuite() { cluster_ = std::make_unique<RedisCluster>(); }
@@ -38,19 +51,6 @@ class ClusterTest : public V1GatewayTest {
   // The primary holding `room` now.
   std::uint16_t ownerOf(const std::string& room) {
     return cluster().ownerOf(cluster().slotOf("chat:{" + room + "}"));
-  }
-
-  // A v1 client that joined every room in `rooms`.
-  std::unique_ptr<V1Client> joinAll(const GatewayProcess& gateway, const std::string& username,
-                                    const std::vector<std::string>& rooms) {
-    auto client = connectV1(gateway, v1Target(rooms.front(), username));
-    expectWelcome(*client);
-    readJoin(*client, rooms.front());
-    for (std::size_t i = 1; i < rooms.size(); ++i) {
-      EXPECT_TRUE(client->sendJoin(rooms[i]));
-      readJoin(*client, rooms[i], false);
-    }
-    return client;
   }
 
   // `n` publishers "pub0".., alternately on `a` and `b`, each in every room.
@@ -476,20 +476,8 @@ TEST_F(ClusterTlsTest, RoomsOnEveryShardWorkOverTls) {
   for (const auto& room : rooms)
     owners.insert(cluster.ownerOf(cluster.slotOf("chat:{" + room + "}")));
   ASSERT_EQ(owners.size(), 3u);
-  auto subscriber = connectV1(*gateways[1], v1Target(rooms.front(), "sub"));
-  expectWelcome(*subscriber);
-  readJoin(*subscriber, rooms.front());
-  for (std::size_t i = 1; i < rooms.size(); ++i) {
-    ASSERT_TRUE(subscriber->sendJoin(rooms[i]));
-    readJoin(*subscriber, rooms[i], false);
-  }
-  auto publisher = connectV1(*gateways[0], v1Target(rooms.front(), "pub"));
-  expectWelcome(*publisher);
-  readJoin(*publisher, rooms.front());
-  for (std::size_t i = 1; i < rooms.size(); ++i) {
-    ASSERT_TRUE(publisher->sendJoin(rooms[i]));
-    readJoin(*publisher, rooms[i], false);
-  }
+  auto subscriber = joinAll(*gateways[1], "sub", rooms);
+  auto publisher = joinAll(*gateways[0], "pub", rooms);
   for (const auto& room : rooms)
     sendAndAck(*publisher, "over tls", "tls-" + room, room);
   std::map<std::string, std::size_t> expected;

@@ -385,18 +385,29 @@ class Sentinel {
   std::unique_ptr<Process> process_;
 };
 
+// `primary`, a replica of it, and a sentinel that knows both (it learns of
+// the replica from the primary's INFO, every 10 s); throws if it never does.
+struct SentinelSetup {
+  explicit SentinelSetup(RedisServer& primary) : sentinel(primary.port()) {
+    RedisClient(replica.port()).command({"REPLICAOF", "127.0.0.1", std::to_string(primary.port())});
+    if (!waitFor([&] { return sentinel.knownReplicas() == 1; }, 30s))
+      throw std::runtime_error("the sentinel never learnt of the replica");
+  }
+  std::string url() const {
+    return "redis+sentinel://127.0.0.1:" + std::to_string(sentinel.port()) + "/mymaster";
+  }
+  RedisServer replica;
+  Sentinel sentinel;
+};
+
 // redis+sentinel://: the gateway finds the primary through the sentinel, and
 // after the primary is SIGKILLed and the sentinel promotes the replica, finds
 // the new one by itself; a retry of the message in flight is stored once.
 TEST_F(RedisLinkTest, ThroughSentinelTheGatewayFollowsAFailover) {
-  RedisServer replica;
-  RedisClient(replica.port()).command({"REPLICAOF", "127.0.0.1", std::to_string(redis().port())});
-  Sentinel sentinel(redis().port());
-  // The sentinel learns of the replica from the primary's INFO (every 10 s).
-  ASSERT_TRUE(waitFor([&] { return sentinel.knownReplicas() == 1; }, 30s));
-
-  GatewayProcess& gateway = startGatewayOn(
-      "redis+sentinel://127.0.0.1:" + std::to_string(sentinel.port()) + "/mymaster", v1Env());
+  SentinelSetup setup(redis());
+  RedisServer& replica = setup.replica;
+  Sentinel& sentinel = setup.sentinel;
+  GatewayProcess& gateway = startGatewayOn(setup.url(), v1Env());
   ASSERT_TRUE(gateway.waitReady()) << gateway.readStderr();
   const std::string room = uniqueRoom();
   V1Session alice = joinV1(gateway, room, "alice");
@@ -441,12 +452,10 @@ TEST_F(RedisLinkTest, ThroughSentinelTheGatewayFollowsAFailover) {
 // to a replica): the gateway hears +switch-master and moves both links to the
 // new primary at once, before any write could meet READONLY on the old one.
 TEST_F(RedisLinkTest, ThroughSentinelASwitchOfPrimaryIsFollowedAtOnce) {
-  RedisServer replica;
-  RedisClient(replica.port()).command({"REPLICAOF", "127.0.0.1", std::to_string(redis().port())});
-  Sentinel sentinel(redis().port());
-  ASSERT_TRUE(waitFor([&] { return sentinel.knownReplicas() == 1; }, 30s));
-  GatewayProcess& gateway = startGatewayOn(
-      "redis+sentinel://127.0.0.1:" + std::to_string(sentinel.port()) + "/mymaster", v1Env());
+  SentinelSetup setup(redis());
+  RedisServer& replica = setup.replica;
+  Sentinel& sentinel = setup.sentinel;
+  GatewayProcess& gateway = startGatewayOn(setup.url(), v1Env());
   ASSERT_TRUE(gateway.waitReady()) << gateway.readStderr();
   // The links of this gateway (its workers' too) on a server, by CLIENT LIST.
   const auto links = [](RedisServer& server) {
