@@ -25,7 +25,8 @@ const SETTINGS = [
   'MAX_QUEUE_BYTES', 'MAX_QUEUE_FRAMES', 'WRITE_GAP_MS', 'MAX_CONNECTIONS', 'MAX_ROOMS_PER_CONNECTION',
   'PRESENCE_TTL', 'API_KEY', 'RATE_LIMIT', 'RATE_BURST', 'ALLOWED_ORIGINS', 'AUTH_SECRET',
   'MAX_CONNECTIONS_PER_IP', 'TRUSTED_PROXY_HEADER', 'COMPRESSION', 'WORKERS', 'PING_INTERVAL',
-  'PING_TIMEOUT', 'SHUTDOWN_TIMEOUT',
+  'PING_TIMEOUT', 'SHUTDOWN_TIMEOUT', 'REDIS_TIMEOUT', 'REDIS_SENTINEL_PASSWORD', 'ACK_REPLICAS',
+  'CLUSTER_PUBSUB',
 ];
 
 // Last resort if the runner exits without the after() hooks (a signal, an
@@ -99,13 +100,13 @@ export async function startGateway(stack, id, env = {}) {
  * gateway and checks its log for sanitizer reports. CONTRACT_KEEP_LOGS=1
  * keeps the temp dir with the logs (it is also kept after a sanitizer report).
  */
-export function contractSuite(name, env, body) {
+export function contractSuite(name, env, body, { cluster = false } = {}) {
   const stack = new Stack();
   // Stack names its temp dir chat-browser-*; these runs get their own name.
   stack.removeDir();
   stack.dir = mkdtempSync(path.join(os.tmpdir(), 'chat-contract-'));
   let keep = Boolean(process.env.CONTRACT_KEEP_LOGS);
-  before(async () => { await stack.startRedis(); });
+  before(async () => { await (cluster ? stack.startRedisCluster() : stack.startRedis()); });
   after(async () => {
     await stack.stop({ keepDir: keep });
     if (keep) console.error(`# ${name}: logs kept in ${stack.dir}`);

@@ -288,6 +288,41 @@ TEST_F(ClusterTest, MovingBusyRoomsToAnotherPrimaryLosesNothingAndKeepsTheirSequ
     EXPECT_FALSE(publisher->isClosed());
 }
 
+// Presence over the cluster: joins and leaves on either gateway reach the
+// other through the room's shard (the presence script publishes with
+// SPUBLISH), in rooms on every primary.
+TEST_F(ClusterTest, PresenceCrossesGatewaysInRoomsOnEveryShard) {
+  GatewayProcess& a = startClusterGateway();
+  GatewayProcess& b = startClusterGateway();
+  std::set<std::uint16_t> owners;
+  std::vector<std::string> rooms;
+  for (int i = 0; owners.size() < 3 && i < 100; ++i) {
+    const std::string room = uniqueRoom("-" + std::to_string(i));
+    if (owners.insert(ownerOf(room)).second) rooms.push_back(room);
+  }
+  ASSERT_EQ(rooms.size(), 3u);
+  for (const auto& room : rooms) {
+    V1Session alice = joinV1(a, room, "alice");
+    V1Session bob = joinV1(b, room, "bob");
+    EXPECT_NE(std::find(bob.join.presence.begin(), bob.join.presence.end(), "alice"),
+              bob.join.presence.end())
+        << bob.join.raw;
+    const V1Frame joined = expectMatching(
+        *alice.client,
+        [](const V1Frame& f) { return f.type() == "presence" && f.string("username") == "bob"; },
+        "bob's join");
+    EXPECT_EQ(joined.string("event"), "join") << joined.raw();
+    ASSERT_TRUE(bob.client->ws().sendClose());
+    const V1Frame left = expectMatching(
+        *alice.client,
+        [](const V1Frame& f) { return f.type() == "presence" && f.string("username") == "bob"; },
+        "bob's leave");
+    EXPECT_EQ(left.string("event"), "leave") << left.raw();
+    EXPECT_EQ(cluster().client(ownerOf(room)).integer({"ZCARD", "chat:{" + room + "}:presence"}), 1)
+        << "only alice is left, on the room's primary";
+  }
+}
+
 // CLUSTER_PUBSUB=classic: PUBLISH and SUBSCRIBE, which the cluster forwards
 // to every node; delivery is the same.
 TEST_F(ClusterTest, ClassicPubSubDeliversTheSame) {

@@ -2,7 +2,7 @@
 // gateways and a haproxy in front of them, all on loopback ports, all in one
 // temp dir. Readiness is polled with deadlines (no fixed sleeps); every
 // process is stopped by its PID and the temp dir removed by stop().
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { copyFileSync, createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -141,7 +141,44 @@ export class Stack {
     this.gateways = {};
   }
 
-  get redisUrl() { return `redis://127.0.0.1:${this.redisPort}`; }
+  get redisUrl() {
+    if (this.clusterPorts) return `redis+cluster://${this.clusterPorts.map((p) => `127.0.0.1:${p}`).join(',')}`;
+    return `redis://127.0.0.1:${this.redisPort}`;
+  }
+
+  /**
+   * A Redis Cluster of three primaries (no replicas) instead of one Redis:
+   * nodes joined by CLUSTER MEET, slots in three ranges; resolves once every
+   * node says cluster_state:ok. redisUrl is then redis+cluster://.
+   */
+  async startRedisCluster() {
+    this.clusterPorts = [];
+    const buses = [];
+    for (let i = 0; i < 3; i++) {
+      const port = await freePort();
+      const bus = await freePort();
+      const dataDir = path.join(this.dir, `cluster-${i}`);
+      mkdirSync(dataDir, { recursive: true });
+      const node = this.track(new Proc(`redis-cluster-${i}`, REDIS_BIN, [
+        '--port', String(port), '--cluster-port', String(bus), '--bind', '127.0.0.1',
+        '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--dir', dataDir,
+        '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--protected-mode', 'no',
+      ], { logDir: this.dir }));
+      await waitFor(`cluster node ${i} to answer PING`, async () => {
+        if (node.exited) throw new Error(`redis-server exited, see ${node.logPath}`);
+        return redisPing(port);
+      });
+      this.clusterPorts.push(port);
+      buses.push(bus);
+    }
+    const cli = (port, ...args) => execFileSync('redis-cli', ['-p', String(port), ...args], { encoding: 'utf8' });
+    for (let i = 1; i < 3; i++) cli(this.clusterPorts[0], 'CLUSTER', 'MEET', '127.0.0.1', String(this.clusterPorts[i]), String(buses[i]));
+    const ranges = [[0, 5460], [5461, 10922], [10923, 16383]];
+    this.clusterPorts.forEach((port, i) => cli(port, 'CLUSTER', 'ADDSLOTSRANGE', String(ranges[i][0]), String(ranges[i][1])));
+    await waitFor('the cluster to be ok on every node', () =>
+      this.clusterPorts.every((port) => /cluster_state:ok/.test(cli(port, 'CLUSTER', 'INFO'))),
+    { timeoutMs: 30000, intervalMs: 100 });
+  }
 
   async startRedis() {
     this.redisPort ??= await freePort();
