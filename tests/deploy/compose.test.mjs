@@ -94,3 +94,41 @@ test("haproxy -c accepts deploy/docker/haproxy.cfg, which balances the compose g
   assert.match(config, /^\s*timeout tunnel 1h/m, "WebSocket-friendly tunnel timeout");
   assert.match(config, /^\s*bind :8080/m);
 });
+
+// deploy/docker/docker-compose.cluster.yml: the same stack on a Redis Cluster.
+const clusterCompose = () => parseYaml(read("deploy/docker/docker-compose.cluster.yml"));
+
+test("docker-compose.cluster.yml is valid; six cluster nodes, formed once, three gateways on redis+cluster://", () => {
+  const Ajv = need("ajv");
+  const schema = JSON.parse(readFileSync(path.join(packageDir("dclint"), "schemas/compose.schema.json"), "utf8"));
+  delete schema.$schema;
+  const ajv = new Ajv({ allErrors: true, strict: false, allowUnionTypes: true });
+  const validate = ajv.compile(schema);
+  const doc = clusterCompose();
+  assert.ok(validate(doc), `schema: ${ajv.errorsText(validate.errors)}`);
+  const { services } = doc;
+  const nodes = Object.keys(services).filter((name) => /^redis-\d+$/.test(name));
+  assert.equal(nodes.length, 6);
+  for (const name of nodes) {
+    const command = services[name].command.join(" ");
+    assert.match(command, /--cluster-enabled yes/, name);
+    assert.match(command, /--appendonly yes/, name);
+    assert.match(command, /--cluster-preferred-endpoint-type hostname/, name);
+    assert.ok(services[name].volumes.some((v) => v.endsWith(":/data")), `${name} keeps /data on a volume`);
+    assert.equal(services[name].hostname, name, `${name} announces its service name`);
+  }
+  const create = services["redis-cluster-create"];
+  assert.match(create.command.join(" "), /redis-cli --cluster create .*--cluster-replicas 1/);
+  for (const name of nodes) assert.equal(create.depends_on[name].condition, "service_healthy");
+  assert.deepEqual(gatewayNames(services), ["gateway-1", "gateway-2", "gateway-3"]);
+  for (const name of gatewayNames(services)) {
+    const env = services[name].environment;
+    assertKnownSettings(Object.keys(env), `docker-compose.cluster.yml ${name}`);
+    const seeds = /^redis\+cluster:\/\/(.+)$/.exec(env.REDIS_URL)?.[1].split(",") ?? [];
+    assert.ok(seeds.length > 0, `${name}: REDIS_URL ${env.REDIS_URL}`);
+    for (const seed of seeds) assert.ok(nodes.includes(seed.split(":")[0]), `${name}: seed ${seed} is a node`);
+    assert.equal(services[name].depends_on["redis-cluster-create"].condition, "service_completed_successfully");
+  }
+  // The same haproxy.cfg balances the same gateway names.
+  assert.ok(services.haproxy.volumes.some((v) => v.startsWith("./haproxy.cfg:")));
+});

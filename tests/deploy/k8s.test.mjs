@@ -341,3 +341,43 @@ for (const overlay of OVERLAYS) {
     }
   });
 }
+
+// deploy/k8s/overlays/prod-cluster: prod with the Redis Cluster component.
+test("prod-cluster: renders valid objects; the gateways point at a formed 3+3 Redis Cluster", () => {
+  const objects = render("prod-cluster");
+  const problems = [];
+  for (const object of objects) {
+    for (const problem of schemaProblems(object)) problems.push(`${object.kind} ${object.metadata?.name}: ${problem}`);
+  }
+  assert.deepEqual(problems, []);
+  const namespace = only(objects, "Namespace").metadata.name;
+  for (const object of objects.filter((o) => o.kind !== "Namespace")) {
+    assert.equal(object.metadata.namespace, namespace, `${object.kind} ${object.metadata.name} namespace`);
+  }
+  assert.equal(objects.filter((o) => o.metadata.name === "chat-redis").length, 0, "the single Redis is gone");
+  const statefulSet = only(objects, "StatefulSet", "chat-redis-cluster");
+  assert.equal(statefulSet.spec.replicas, 6);
+  const service = only(objects, "Service", statefulSet.spec.serviceName);
+  assert.equal(service.spec.clusterIP, "None");
+  const command = [...statefulSet.spec.template.spec.containers[0].command, ...statefulSet.spec.template.spec.containers[0].args].join(" ");
+  assert.match(command, /--cluster-enabled yes/);
+  assert.match(command, /--appendonly yes/);
+  assert.match(command, /--cluster-announce-hostname "\$\(hostname\)\.chat-redis-cluster"/);
+  // REDIS_URL: redis+cluster:// seeds that are pods of that StatefulSet, on its port.
+  const config = only(objects, "ConfigMap").data;
+  const match = /^redis\+cluster:\/\/(.+)$/.exec(config.REDIS_URL);
+  assert.ok(match, `REDIS_URL ${config.REDIS_URL}`);
+  for (const seed of match[1].split(",")) {
+    const [host, port] = seed.split(":");
+    const pod = new RegExp(`^${statefulSet.metadata.name}-(\\d+)\\.${service.metadata.name}$`).exec(host);
+    assert.ok(pod && Number(pod[1]) < 6, `seed ${seed} is a pod of the cluster`);
+    assert.ok(service.spec.ports.some((p) => String(p.port) === port), `seed ${seed} port`);
+  }
+  const job = only(objects, "Job", "chat-redis-cluster-create");
+  assert.match(job.spec.template.spec.containers[0].args.join(" "), /--cluster-create|--cluster create .*--cluster-replicas 1/);
+  // The gateways may reach the nodes.
+  const policy = only(objects, "NetworkPolicy", "chat-redis-cluster");
+  const gatewayLabels = only(objects, "Deployment", "chat-gateway").spec.template.metadata.labels;
+  assert.ok(policy.spec.ingress[0].from.some((f) =>
+    Object.entries(f.podSelector.matchLabels).every(([k, v]) => gatewayLabels[k] === v)));
+});
