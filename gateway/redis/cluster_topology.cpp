@@ -152,9 +152,6 @@ void ClusterTopology::apply(const std::vector<ClusterShard>& shards) {
   for (const auto& shard : shards) {
     ClusterLink& link = linkFor(shard.primary);
     link.id = shard.primaryId;
-    link.peers = " ";
-    for (const auto& peer : shard.peerIds)
-      link.peers += peer + " ";
     const int index = indexOf(link);
     primary.resize(links_.size(), false);
     primary[static_cast<std::size_t>(index)] = true;
@@ -247,9 +244,13 @@ void ClusterTopology::dispatch(std::shared_ptr<Request> request) {
     return;
   }
   std::vector<std::string_view> argv(request->argv.begin(), request->argv.end());
+  std::string livePrimaries;  // outlives the send below, which copies it
   for (auto& arg : argv) {
     if (arg == kPrimaryIdArg) arg = target->id;
-    if (arg == kFailoverPeersArg) arg = target->peers;
+    if (arg == kLivePrimariesArg) {
+      livePrimaries = livePrimariesBesides(*target);
+      arg = livePrimaries;
+    }
   }
   if (request->askAt != nullptr) {
     target->commands->command({"ASKING"}, [](redisReply*) {});
@@ -304,6 +305,14 @@ void ClusterTopology::retryWaiting() {
   if (stopped_) return;
   for (auto& request : std::exchange(waiting_, {}))
     dispatch(std::move(request));
+}
+
+std::string ClusterTopology::livePrimariesBesides(const ClusterLink& target) const {
+  std::string ids = " ";
+  for (const auto& link : links_)
+    if (link.get() != &target && link->primary && !link->id.empty() && link->commands->isUp())
+      ids += link->id + " ";
+  return ids;
 }
 
 std::size_t ClusterTopology::shardCount() const {

@@ -34,7 +34,6 @@ struct ClusterLink {
   std::unique_ptr<TlsTunnel> tls;  // rediss+cluster:// only; outlives both links
   bool primary = false;            // owns slots in the current map
   std::string id;                  // node id, from the map
-  std::string peers;               // " id id ": the other nodes of its shard (kFailoverPeersArg)
   std::unique_ptr<RedisConnection> commands;
   std::unique_ptr<ShardSubscriber> subscriber;  // made when it first owns slots
 };
@@ -107,6 +106,8 @@ class ClusterTopology final : public RedisRouter {
   void dispatch(std::shared_ptr<Request> request);
   void onReply(const std::shared_ptr<Request>& request, redisReply* reply);
   void wait(std::shared_ptr<Request> request);
+  // kLivePrimariesArg for a command sent to `target`.
+  std::string livePrimariesBesides(const ClusterLink& target) const;
   void retryWaiting();
 
   uv_loop_t* loop_;

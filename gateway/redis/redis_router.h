@@ -16,16 +16,19 @@ namespace chat::gateway {
 // what is true of the node the command is finally sent to (after redirects):
 //   kPrimaryIdArg: the id of that primary: its run id through Sentinel, its
 //     node id in a Cluster, empty on one plain server;
-//   kFailoverPeersArg: whose data that primary may have taken over by a
-//     failover: "*" (through Sentinel, any other primary), or " id id " (in a
-//     Cluster, the other nodes of its shard; a slot migrated from another
-//     shard arrives whole and is no failover).
+//   kLivePrimariesArg: which other primaries a room's data may have come
+//     from whole, so that a change of primary is no failover: "*" through
+//     Sentinel (none: any change is a failover), or " id id " in a Cluster:
+//     the other primaries the gateway reaches now, from which a slot can only
+//     have been migrated (MIGRATE moves keys whole). A room last written by a
+//     primary not among them (dead, or demoted to a replica) was taken over
+//     by a failover, and may miss what clients saw.
 inline constexpr std::string_view kPrimaryIdArg =
     "\x01"
     "primary-id";
-inline constexpr std::string_view kFailoverPeersArg =
+inline constexpr std::string_view kLivePrimariesArg =
     "\x01"
-    "failover-peers";
+    "live-primaries";
 
 class RedisRouter {
  public:
@@ -47,7 +50,7 @@ class SingleNodeRouter final : public RedisRouter {
     std::vector<std::string_view> filled(argv);
     for (auto& arg : filled) {
       if (arg == kPrimaryIdArg) arg = connection_.primaryId();
-      if (arg == kFailoverPeersArg) arg = "*";
+      if (arg == kLivePrimariesArg) arg = "*";
     }
     return connection_.command(filled, std::move(fn));
   }

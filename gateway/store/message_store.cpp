@@ -125,7 +125,7 @@ bool MessageStore::store(std::string_view room, std::string_view body, StoreFn d
       room, store_, std::move(keys),
       {roomName, std::string(body), historySize_, keys_.channel(room), newEpoch(),
        std::to_string(kIdempotencyLifetime.count()), std::string(kPrimaryIdArg),
-       std::string(redis_.publishVerb()), std::string(kFailoverPeersArg)},
+       std::string(redis_.publishVerb()), std::string(kLivePrimariesArg)},
       [this, roomName, done = std::move(done)](redisReply* reply) {
         if (reply == nullptr || reply->type != REDIS_REPLY_ARRAY || reply->elements != 3) {
           logScriptError("store", reply);

@@ -26,15 +26,18 @@ namespace chat::gateway::scripts {
 // idempotency key. ARGV: room, body (`"username":..,"text":..}`), history
 // size, channel, candidate epoch, idempotency lifetime ms, the id of the
 // primary it runs on (empty on one plain server), the publish command
-// (PUBLISH, or SPUBLISH in a Cluster), and the primaries whose data this one
-// may hold after a failover ("*": any; else " id id "; see redis_router.h). Builds the frame,
-// RPUSH, LTRIM, publish. Returns {id, ts, epoch}. A resend whose idempotency key is still there
-// returns the first store's {id, ts, epoch} and stores nothing (PROTOCOL.md section 4): so does a
-// retry after a reply that was lost with its connection, through any gateway. A sequence a join
-// created carries an expiry (no message yet): the first message makes it permanent. A sequence last
-// written by another primary (a failover: replication is asynchronous, so ids clients saw may be
-// missing here) takes a new epoch, its ids going on, so no client sees two messages under one
-// (epoch, id).
+// (PUBLISH, or SPUBLISH in a Cluster), and the other live primaries the room
+// may have been migrated from ("*": none; else " id id "; redis_router.h).
+// Builds the frame, RPUSH, LTRIM, publish. Returns {id, ts, epoch}.
+//
+// A resend whose idempotency key is still there returns the first store's
+// {id, ts, epoch} and stores nothing (PROTOCOL.md section 4): so does a retry
+// after a reply that was lost with its connection, through any gateway. A
+// sequence a join created carries an expiry (no message yet): the first
+// message makes it permanent. A sequence last written by another primary that
+// is not a live one it could have been migrated from (a failover: replication
+// is asynchronous, so ids clients saw may be missing here) takes a new epoch,
+// its ids going on, so no client sees two messages under one (epoch, id).
 inline constexpr std::string_view kStore =
     "if KEYS[3] then\n"
     "  local seen = redis.call('GET', KEYS[3])\n"
@@ -47,7 +50,7 @@ inline constexpr std::string_view kStore =
     "if ARGV[7] ~= '' then\n"
     "  local owner = redis.call('HGET', KEYS[1], 'primary')\n"
     "  if owner and owner ~= ARGV[7] and\n"
-    "     (ARGV[9] == '*' or string.find(ARGV[9], ' ' .. owner .. ' ', 1, true)) then\n"
+    "     (ARGV[9] == '*' or not string.find(ARGV[9], ' ' .. owner .. ' ', 1, true)) then\n"
     "    epoch = ARGV[5]\n"
     "    redis.call('HSET', KEYS[1], 'epoch', epoch)\n"
     "  end\n"
