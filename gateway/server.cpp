@@ -9,6 +9,7 @@
 #include "metrics/metrics_page.h"
 #include "protocol/v1_codec.h"
 #include "protocol/validation.h"
+#include "util/query.h"
 
 namespace chat::gateway {
 namespace {
@@ -80,6 +81,7 @@ Server::Server(uv_loop_t* loop, common::Settings settings, WorkerSeat seat)
       closeTimer_(loop),
       drainTimer_(loop),
       subscriberWatch_(loop),
+      tokenSweep_(loop),
       sigterm_(loop, SIGTERM, [this] { drain(); }),
       sigint_(loop, SIGINT, [this] { drain(); }) {
   routes_
@@ -184,6 +186,17 @@ bool Server::start() {
     subscriberWatch_.every(settings_.redisTimeout / 2, [this] { watchSubscriberLink(); });
   }
   reporter_.start();
+  if (settings_.tokenKeys().required()) {
+    // Tokens expire on open connections; an `auth` frame has 5 s to come.
+    tokenSweep_.every(std::chrono::seconds(1), [this] {
+      const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+      chat_.closeUnauthenticated(
+          [this](const std::function<void(Connection&)>& fn) { connections_.forEach(fn); }, now,
+          uv_now(loop_));
+    });
+  }
   Log::info("listening", {{"port", std::to_string(port())},
                           {"redis", settings_.redis.redacted()},
                           {"static_dir", settings_.staticDir}});
@@ -301,7 +314,7 @@ void Server::onRequestRefused(unsigned status) {
   Log::info("request_refused", {{"status", std::to_string(status)}});
 }
 
-HandshakeRequest Server::handshakeOf(lws* wsi) {
+HandshakeRequest Server::handshakeOf(lws* wsi) const {
   HandshakeRequest r;
   r.path = requestHeader(wsi, WSI_TOKEN_GET_URI);
   r.key = requestHeader(wsi, WSI_TOKEN_KEY);
@@ -314,6 +327,9 @@ HandshakeRequest Server::handshakeOf(lws* wsi) {
   r.since = queryArg(wsi, "since");
   r.epoch = queryArg(wsi, "epoch");
   r.token = queryArg(wsi, "token");
+  if (!settings_.authCookie.empty())
+    r.cookieToken =
+        common::cookieValue(requestHeader(wsi, WSI_TOKEN_HTTP_COOKIE), settings_.authCookie);
   return r;
 }
 
@@ -360,19 +376,20 @@ void Server::onEstablished(lws* wsi, Session& session, bool v1) {
   }
   const std::uint64_t id = nextConnectionId_++;
   std::string username = std::move(admission->username);
-  if (v1 && username.empty()) username = guestName();
+  if (v1 && username.empty() && !admission->awaitingAuth) username = guestName();
   auto created = std::make_unique<Connection>(wsi, id, v1 ? ClientKind::kV1 : ClientKind::kPlain,
                                               std::move(username), connectionLimits_, *this,
                                               settings_.rateBurst, uv_now(loop_));
   if (admission->allowedRooms) created->setAllowedRooms(std::move(*admission->allowedRooms));
   if (!admission->peerKey.empty()) created->setPeerKey(std::move(admission->peerKey));
+  if (admission->tokenExpiresAt != 0) created->setTokenExpiresAt(admission->tokenExpiresAt);
   Connection& connection = connections_.add(std::move(created));
   session.connection = &connection;
   ++stats_.connectionsOpened;
   Log::debug(
       "ws_open",
       {{"conn", std::to_string(id)}, {"room", admission->join.room}, {"v1", v1 ? "1" : "0"}});
-  chat_.onOpen(connection, admission->join);
+  chat_.onOpen(connection, admission->join, admission->awaitingAuth);
 }
 
 void Server::onReceive(Session& session, const void* data, std::size_t len) {
@@ -499,6 +516,7 @@ void Server::teardown() {
   drainTimer_.stop();
   closeTimer_.stop();
   subscriberWatch_.stop();
+  tokenSweep_.stop();
   reporter_.stop();
   if (endpoint_) {
     Log::info("stopping");

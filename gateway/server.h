@@ -100,7 +100,7 @@ class Server final : public EndpointHandler, public ConnectionHandler {
   std::string readinessProblem() const;
   // Cluster shards that are down while others serve: a note for /readyz.
   std::string degradedNote() const;
-  static HandshakeRequest handshakeOf(lws* wsi);
+  HandshakeRequest handshakeOf(lws* wsi) const;
   void finishDrainIfIdle();
   // A WriteScheduler pass over one connection.
   void flush(Connection& connection);
@@ -144,6 +144,7 @@ class Server final : public EndpointHandler, public ConnectionHandler {
   Timer closeTimer_;
   Timer drainTimer_;
   Timer subscriberWatch_;
+  Timer tokenSweep_;                   // token expiry and `auth` deadlines (PROTOCOL.md section 10)
   std::uint64_t heartbeatSentAt_ = 0;  // uv_now ms; 0: none awaited
   SignalWatcher sigterm_;
   SignalWatcher sigint_;

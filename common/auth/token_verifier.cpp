@@ -1,6 +1,9 @@
 #include "auth/token_verifier.h"
 
 #include <jwt.h>
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <rapidjson/document.h>
 
 #include <cerrno>
@@ -32,21 +35,104 @@ bool readTime(jwt_t* jwt, const char* claim, std::optional<std::int64_t>& out) {
   return true;
 }
 
+// The `alg` of the token's header (its first, base64url-encoded part), read
+// before any key is chosen; JWT_ALG_INVAL when it cannot be read.
+jwt_alg_t headerAlg(std::string_view token) {
+  const std::string_view encoded = token.substr(0, token.find('.'));
+  if (encoded.size() > 1024) return JWT_ALG_INVAL;
+  std::string json;
+  unsigned bits = 0;
+  int count = 0;
+  for (char c : encoded) {
+    int v = -1;
+    if (c >= 'A' && c <= 'Z')
+      v = c - 'A';
+    else if (c >= 'a' && c <= 'z')
+      v = c - 'a' + 26;
+    else if (c >= '0' && c <= '9')
+      v = c - '0' + 52;
+    else if (c == '-')
+      v = 62;
+    else if (c == '_')
+      v = 63;
+    if (v < 0) return JWT_ALG_INVAL;
+    bits = (bits << 6) | static_cast<unsigned>(v);
+    count += 6;
+    if (count >= 8) {
+      count -= 8;
+      json += static_cast<char>((bits >> count) & 0xFF);
+    }
+  }
+  rapidjson::Document doc;
+  doc.Parse(json.data(), json.size());
+  if (doc.HasParseError() || !doc.IsObject()) return JWT_ALG_INVAL;
+  const auto it = doc.FindMember("alg");
+  if (it == doc.MemberEnd() || !it->value.IsString()) return JWT_ALG_INVAL;
+  return jwt_str_alg(it->value.GetString());
+}
+
+// `claim` as a string, or as an array of strings holding `wanted`.
+bool claimNames(jwt_t* jwt, const char* claim, const std::string& wanted) {
+  if (const char* value = jwt_get_grant(jwt, claim)) return wanted == value;
+  char* json = jwt_get_grants_json(jwt, claim);
+  if (json == nullptr) return false;
+  std::unique_ptr<char, decltype(&std::free)> owned(json, &std::free);
+  rapidjson::Document doc;
+  doc.Parse(json);
+  if (doc.HasParseError() || !doc.IsArray()) return false;
+  for (const auto& item : doc.GetArray())
+    if (item.IsString() && wanted == std::string_view(item.GetString(), item.GetStringLength()))
+      return true;
+  return false;
+}
+
 }  // namespace
 
-TokenCheck verifyToken(std::string_view token, std::string_view secret, std::int64_t nowSeconds) {
+std::string checkPublicKey(std::string_view pem) {
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(
+      BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), BIO_free);
+  if (!bio) return "out of memory";
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(
+      PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr), EVP_PKEY_free);
+  if (!key) return "not a PEM public key (-----BEGIN PUBLIC KEY-----)";
+  if (EVP_PKEY_base_id(key.get()) == EVP_PKEY_RSA) {
+    if (EVP_PKEY_bits(key.get()) < 2048) return "an RSA key must have at least 2048 bits";
+    return {};
+  }
+  if (EVP_PKEY_base_id(key.get()) == EVP_PKEY_EC) {
+    if (EVP_PKEY_bits(key.get()) != 256) return "an EC key must be on P-256 (ES256)";
+    return {};
+  }
+  return "the key must be RSA (RS256) or EC P-256 (ES256)";
+}
+
+TokenCheck verifyToken(std::string_view token, const TokenKeys& keys, std::int64_t nowSeconds) {
   if (token.empty()) return fail("missing token");
   if (token.size() > 8192) return fail("token too long");
   if (token.find('\0') != std::string_view::npos) return fail("malformed token");
   const std::string text(token);
+  // The header's alg picks the key; the token is then decoded again, checked
+  // with that key, and must still say that alg. So an HS256 token is never
+  // checked with the public key as its secret (the classic alg confusion).
+  const jwt_alg_t alg = headerAlg(token);
+  std::string_view key;
+  if (alg == JWT_ALG_HS256 && !keys.secret.empty()) {
+    key = keys.secret;
+  } else if ((alg == JWT_ALG_RS256 || alg == JWT_ALG_ES256) && !keys.publicKeyPem.empty()) {
+    key = keys.publicKeyPem;
+  } else {
+    std::string accepted = keys.secret.empty() ? "" : "HS256";
+    if (!keys.publicKeyPem.empty())
+      accepted += accepted.empty() ? "RS256 or ES256" : ", RS256 or ES256";
+    return fail("token alg must be " +
+                (accepted.empty() ? std::string("one this gateway has a key for") : accepted));
+  }
   jwt_t* raw = nullptr;
-  const int rc =
-      jwt_decode(&raw, text.c_str(), reinterpret_cast<const unsigned char*>(secret.data()),
-                 static_cast<int>(secret.size()));
+  const int rc = jwt_decode(&raw, text.c_str(), reinterpret_cast<const unsigned char*>(key.data()),
+                            static_cast<int>(key.size()));
   JwtPtr jwt(raw);
   if (rc != 0 || !jwt) return fail("invalid token signature or format");
-  // Only HS256: a token may not choose a weaker (or no) algorithm.
-  if (jwt_get_alg(jwt.get()) != JWT_ALG_HS256) return fail("token alg must be HS256");
+  if (jwt_get_alg(jwt.get()) != alg) return fail("token alg changed");
 
   std::optional<std::int64_t> exp;
   std::optional<std::int64_t> nbf;
@@ -62,6 +148,13 @@ TokenCheck verifyToken(std::string_view token, std::string_view secret, std::int
   if (*exp < earliest) return fail("token expired");
   if (nbf && *nbf > latest) return fail("token not yet valid");
 
+  if (!keys.audience.empty() && !claimNames(jwt.get(), "aud", keys.audience))
+    return fail("token aud does not name this service");
+  if (!keys.issuer.empty()) {
+    const char* iss = jwt_get_grant(jwt.get(), "iss");
+    if (iss == nullptr || keys.issuer != iss) return fail("token iss is not the expected issuer");
+  }
+
   const char* sub = jwt_get_grant(jwt.get(), "sub");
   if (sub == nullptr) return fail("token has no sub");
   auto name = checkUsername(sub);
@@ -69,6 +162,7 @@ TokenCheck verifyToken(std::string_view token, std::string_view secret, std::int
 
   TokenClaims claims;
   claims.subject = std::move(name.username);
+  claims.expiresAt = *exp;
   if (char* rooms = jwt_get_grants_json(jwt.get(), "rooms")) {
     std::unique_ptr<char, decltype(&std::free)> owned(rooms, &std::free);
     rapidjson::Document doc;

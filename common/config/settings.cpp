@@ -4,12 +4,15 @@
 #include <CLI/Config.hpp>
 #include <CLI/Formatter.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <map>
 #include <variant>
 
+#include "auth/token_verifier.h"
 #include "config/dotenv.h"
 #include "util/origin.h"
 
@@ -210,10 +213,47 @@ std::vector<Spec> specs(const SettingsSources& src) {
          s.allowedOrigins = raw;
          return {};
        }},
-      {"AUTH_SECRET", "", "HS256 secret of the ?token= JWT; unset: no token needed",
+      {"AUTH_SECRET", "",
+       "HS256 secret of client JWTs; unset with no other AUTH_ setting: no token",
        [](Settings& s, const std::string& raw) -> std::string {
          if (!raw.empty() && raw.size() < 16) return "must be at least 16 characters";
          s.authSecret = raw;
+         return {};
+       }},
+      {"AUTH_PUBLIC_KEY", "",
+       "PEM file of the RSA or EC P-256 public key that checks RS256/ES256 tokens",
+       [](Settings& s, const std::string& raw) -> std::string {
+         s.authPublicKeyPath = raw;
+         s.authPublicKeyPem.clear();
+         if (raw.empty()) return {};
+         std::FILE* file = std::fopen(raw.c_str(), "rb");
+         if (file == nullptr) return "cannot read " + raw;
+         char buffer[16384];
+         const std::size_t size = std::fread(buffer, 1, sizeof buffer, file);
+         std::fclose(file);
+         if (size == sizeof buffer) return raw + " is too large for a public key";
+         s.authPublicKeyPem.assign(buffer, size);
+         if (auto problem = checkPublicKey(s.authPublicKeyPem); !problem.empty())
+           return raw + ": " + problem;
+         return {};
+       }},
+      {"AUTH_AUDIENCE", "", "when set, a token's aud must name it",
+       [](Settings& s, const std::string& raw) -> std::string {
+         s.authAudience = raw;
+         return {};
+       }},
+      {"AUTH_ISSUER", "", "when set, a token's iss must be it",
+       [](Settings& s, const std::string& raw) -> std::string {
+         s.authIssuer = raw;
+         return {};
+       }},
+      {"AUTH_COOKIE", "", "name of a cookie that may carry the token (a URL token wins)",
+       [](Settings& s, const std::string& raw) -> std::string {
+         const bool token = std::all_of(raw.begin(), raw.end(), [](char c) {
+           return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
+         });
+         if (raw.size() > 64 || !token) return "must be up to 64 of A-Z a-z 0-9 _ - .";
+         s.authCookie = raw;
          return {};
        }},
       {"MAX_CONNECTIONS_PER_IP", "0",

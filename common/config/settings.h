@@ -11,7 +11,9 @@
 #include <functional>
 #include <optional>
 #include <string>
+
 #include <vector>
+#include "auth/token_verifier.h"
 
 #include "config/redis_url.h"
 
@@ -41,8 +43,16 @@ struct Settings {
   std::string apiKey;     // empty: the publish API is off
   double rateLimit = 10;  // messages per second per connection
   double rateBurst = 20;
-  std::string allowedOrigins;           // empty: same host only; "*": any
-  std::string authSecret;               // empty: no token needed
+  std::string allowedOrigins;     // empty: same host only; "*": any
+  std::string authSecret;         // HS256; empty with no other auth setting: no token needed
+  std::string authPublicKeyPem;   // AUTH_PUBLIC_KEY's content: RS256 / ES256
+  std::string authPublicKeyPath;  // where it was read from (for --help and logs)
+  std::string authAudience;       // required `aud` when not empty
+  std::string authIssuer;         // required `iss` when not empty
+  std::string authCookie;         // cookie that may carry the token
+
+  // What client tokens are checked against (any set: a token is required).
+  TokenKeys tokenKeys() const { return {authSecret, authPublicKeyPem, authAudience, authIssuer}; }
   std::size_t maxConnectionsPerIp = 0;  // 0: no cap
   std::string trustedProxyHeader;       // e.g. X-Forwarded-For; empty: the peer address
   bool compression = false;

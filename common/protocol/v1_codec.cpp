@@ -133,6 +133,8 @@ std::optional<V1FrameType> frameType(std::string_view type) {
   if (type == "join") return V1FrameType::kJoin;
   if (type == "leave") return V1FrameType::kLeave;
   if (type == "history") return V1FrameType::kHistory;
+  if (type == "auth") return V1FrameType::kAuth;
+  if (type == "refresh") return V1FrameType::kRefresh;
   return std::nullopt;
 }
 
@@ -147,6 +149,16 @@ FieldCheck readTypeFields(const rapidjson::Value& object, std::size_t maxTextCod
       return readEpoch(object, frame.epoch);
     case V1FrameType::kLeave:
       return std::nullopt;
+    case V1FrameType::kAuth:
+    case V1FrameType::kRefresh: {
+      const auto it = object.FindMember("token");
+      if (it == object.MemberEnd()) return fieldError(Refusal::kMissingField, "token is required");
+      if (!it->value.IsString() || it->value.GetStringLength() == 0 ||
+          it->value.GetStringLength() > 8192)
+        return fieldError(Refusal::kWrongType, "token must be a string of 1-8192 bytes");
+      frame.token = view(it->value);
+      return std::nullopt;
+    }
     case V1FrameType::kHistory: {
       if (auto e = readInteger(object, "before", 1, kMaxJsonInteger, kBeforeRule, frame.before))
         return e;
@@ -324,6 +336,10 @@ std::string encodeJoined(std::string_view room, std::string_view epoch, std::uin
   }
   out += "]}";
   return out;
+}
+
+std::string encodeRefreshed(std::int64_t expiresAt) {
+  return R"({"type":"refreshed","exp":)" + std::to_string(expiresAt) + "}";
 }
 
 std::string encodeAck(std::string_view ref, std::uint64_t id, std::int64_t ts) {

@@ -39,7 +39,8 @@ inline constexpr std::size_t kMaxHistoryLimit = 100;
 // Ids travel through JavaScript numbers; larger values are refused.
 inline constexpr std::uint64_t kMaxJsonInteger = std::uint64_t{1} << 53;
 
-enum class V1FrameType : std::uint8_t { kMessage, kJoin, kLeave, kHistory };
+// kAuth and kRefresh carry a token (PROTOCOL.md section 10).
+enum class V1FrameType : std::uint8_t { kMessage, kJoin, kLeave, kHistory, kAuth, kRefresh };
 
 // A validated client frame. Fields a type does not use keep their defaults.
 struct V1ClientFrame {
@@ -53,6 +54,7 @@ struct V1ClientFrame {
   std::string epoch;                         // kJoin: optional, <= 32 characters of [a-z0-9]
   std::optional<std::uint64_t> before;       // kHistory: optional, 1..2^53
   std::size_t limit = kDefaultHistoryLimit;  // kHistory: 1..100
+  std::string token;                         // kAuth, kRefresh: 1..8192 bytes
 };
 
 struct V1Refusal {
@@ -95,6 +97,9 @@ std::string encodeJoined(std::string_view room, std::string_view epoch, std::uin
                          std::optional<bool> recovered, const std::vector<std::string>& presence);
 
 // {"type":"ack","ref":..,"id":N,"ts":N}
+// {"type":"refreshed","exp":N}: a refresh's new token is in force until exp.
+std::string encodeRefreshed(std::int64_t expiresAt);
+
 std::string encodeAck(std::string_view ref, std::uint64_t id, std::int64_t ts);
 
 // {"type":"error","ref":..,"code":..,"message":..}; `ref` is left out when empty.

@@ -62,4 +62,24 @@ bool isSafeStaticPath(std::string_view path) {
   return true;
 }
 
+std::optional<std::string> cookieValue(std::string_view header, std::string_view name) {
+  while (!header.empty()) {
+    const auto semicolon = header.find(';');
+    std::string_view pair = header.substr(0, semicolon);
+    header =
+        semicolon == std::string_view::npos ? std::string_view{} : header.substr(semicolon + 1);
+    while (!pair.empty() && (pair.front() == ' ' || pair.front() == '\t'))
+      pair.remove_prefix(1);
+    const auto equals = pair.find('=');
+    if (equals == std::string_view::npos || pair.substr(0, equals) != name) continue;
+    std::string_view value = pair.substr(equals + 1);
+    while (!value.empty() && (value.back() == ' ' || value.back() == '\t'))
+      value.remove_suffix(1);
+    if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
+      value = value.substr(1, value.size() - 2);
+    return std::string(value);
+  }
+  return std::nullopt;
+}
+
 }  // namespace chat::common

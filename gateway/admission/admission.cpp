@@ -54,7 +54,8 @@ Admission refuse(unsigned status, std::string reason,
 
 }  // namespace
 
-AdmissionPolicy::AdmissionPolicy(const common::Settings& settings) : settings_(settings) {
+AdmissionPolicy::AdmissionPolicy(const common::Settings& settings)
+    : settings_(settings), tokenKeys_(settings.tokenKeys()) {
   std::string ignored;  // validated when the settings were loaded
   common::parseOriginPolicy(settings_.allowedOrigins, originPolicy_, ignored);
 }
@@ -94,9 +95,15 @@ Admission AdmissionPolicy::admit(const HandshakeRequest& r, const AdmissionState
   if (!common::originAllowed(originPolicy_, r.origin, r.host))
     return refuse(403, "origin not allowed", common::Refusal::kBadOrigin);
 
-  if (!settings_.authSecret.empty()) {
-    // Verified here only: the connection keeps these claims for its lifetime.
-    auto check = common::verifyToken(r.token.value_or(""), settings_.authSecret, state.nowSeconds);
+  // A URL token wins over the cookie's.
+  const std::optional<std::string>& token = r.token ? r.token : r.cookieToken;
+  if (tokenKeys_.required() && !token && a.v1) {
+    // It may come in the first frame: checked then (ChatService).
+    a.awaitingAuth = true;
+  } else if (tokenKeys_.required()) {
+    // Verified here only: the connection keeps these claims (a refresh
+    // replaces them, with the same `sub`).
+    auto check = common::verifyToken(token.value_or(""), tokenKeys_, state.nowSeconds);
     if (!check.claims) return refuse(401, check.error, common::Refusal::kBadToken);
     const auto& rooms = check.claims->rooms;
     if (rooms && std::find(rooms->begin(), rooms->end(), a.join.room) == rooms->end())
@@ -104,6 +111,7 @@ Admission AdmissionPolicy::admit(const HandshakeRequest& r, const AdmissionState
                     common::Refusal::kForbiddenRoom);
     a.username = check.claims->subject;  // `sub` wins over ?username=
     a.allowedRooms = std::move(check.claims->rooms);
+    a.tokenExpiresAt = check.claims->expiresAt;
   }
 
   if (!state.notReady.empty()) return refuse(503, state.notReady);

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "auth/token_verifier.h"
 #include "chat/chat_service.h"
 #include "config/settings.h"
 #include "protocol/refusal.h"
@@ -33,6 +34,7 @@ struct HandshakeRequest {
   std::optional<std::string> since;
   std::optional<std::string> epoch;
   std::optional<std::string> token;
+  std::optional<std::string> cookieToken;  // the AUTH_COOKIE cookie's value, if sent
 };
 
 // The gateway's state when the request arrives.
@@ -52,6 +54,10 @@ struct Admission {
   UrlJoin join;          // the URL's room, since and epoch
   std::string username;  // the token's `sub`, else ?username= (v1); empty: a guest
   std::optional<std::vector<std::string>> allowedRooms;  // the token's `rooms` claim
+  std::int64_t tokenExpiresAt = 0;  // the token's `exp`; 0: no token (none required)
+  // A v1 client admitted without a token where one is required: it must send
+  // {"type":"auth"} first (PROTOCOL.md section 10); nothing goes out before.
+  bool awaitingAuth = false;
   std::string peerKey;  // set by the caller: the address the per-IP cap counted
 
   bool admitted() const { return status == 0; }
@@ -63,10 +69,12 @@ class AdmissionPolicy {
   explicit AdmissionPolicy(const common::Settings& settings);
 
   Admission admit(const HandshakeRequest& request, const AdmissionState& state) const;
+  const common::TokenKeys& tokenKeys() const { return tokenKeys_; }
 
  private:
   const common::Settings& settings_;
   common::OriginPolicy originPolicy_;
+  common::TokenKeys tokenKeys_;
 };
 
 inline constexpr std::string_view kWebSocketPath = "/websocket";

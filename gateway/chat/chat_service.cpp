@@ -3,6 +3,7 @@
 #include <uv.h>
 
 #include <algorithm>
+#include <chrono>
 
 #include "log/log.h"
 #include "protocol/codec.h"
@@ -14,10 +15,18 @@ namespace chat::gateway {
 
 using common::V1ErrorCode;
 
+namespace {
+
+// How long a v1 client admitted without a token has to send its `auth` frame.
+constexpr std::uint64_t kAuthFrameWaitMs = 5000;
+
+}  // namespace
+
 ChatService::ChatService(const common::Settings& settings, MessageStore& store, RoomHub& hub,
                          PresenceTracker& presence, ServerStats& stats, FindConnection find,
                          IsReady ready, Clock clock)
     : settings_(settings),
+      tokenKeys_(settings.tokenKeys()),
       store_(store),
       hub_(hub),
       presence_(presence),
@@ -26,7 +35,11 @@ ChatService::ChatService(const common::Settings& settings, MessageStore& store, 
       ready_(std::move(ready)),
       clock_(std::move(clock)) {}
 
-void ChatService::onOpen(Connection& connection, const UrlJoin& join) {
+void ChatService::onOpen(Connection& connection, const UrlJoin& join, bool awaitingAuth) {
+  if (awaitingAuth) {
+    connection.awaitAuth(join, clock_() + kAuthFrameWaitMs);
+    return;
+  }
   if (connection.isV1()) {
     connection.send(
         common::encodeWelcome(settings_.gatewayId + "-" + std::to_string(connection.id()),
@@ -138,6 +151,17 @@ void ChatService::onPlainText(Connection& connection, std::string_view text) {
 
 void ChatService::onV1Text(Connection& connection, std::string_view text) {
   auto decoded = common::decodeV1Frame(text, settings_.maxTextCodePoints);
+  if (connection.awaitingAuth()) {
+    // Nothing but the token first (PROTOCOL.md section 10).
+    if (decoded.frame && decoded.frame->type == common::V1FrameType::kAuth) {
+      v1Auth(connection, *decoded.frame);
+    } else {
+      stats_.refuse(common::Refusal::kBadToken);
+      connection.closeSoon(common::CloseCode::kAuthFailed,
+                           "authenticate first: send {\"type\":\"auth\",\"token\":...}");
+    }
+    return;
+  }
   if (decoded.ignore) return;
   if (decoded.refusal) {
     stats_.refuse(decoded.refusal->reason);
@@ -165,7 +189,73 @@ void ChatService::onV1Text(Connection& connection, std::string_view text) {
     case common::V1FrameType::kHistory:
       v1History(connection, frame);
       break;
+    case common::V1FrameType::kAuth:
+      sendError(connection, frame.ref, V1ErrorCode::kInvalid,
+                "already authenticated: renew a token with refresh");
+      break;
+    case common::V1FrameType::kRefresh:
+      v1Refresh(connection, frame);
+      break;
   }
+}
+
+std::int64_t ChatService::nowSeconds() const {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void ChatService::v1Auth(Connection& connection, const common::V1ClientFrame& frame) {
+  auto check = common::verifyToken(frame.token, tokenKeys_, nowSeconds());
+  if (!check.claims) {
+    stats_.refuse(common::Refusal::kBadToken);
+    connection.closeSoon(common::CloseCode::kAuthFailed, check.error);
+    return;
+  }
+  const auto& rooms = check.claims->rooms;
+  const std::string& room = connection.pendingRoom();
+  if (rooms && std::find(rooms->begin(), rooms->end(), room) == rooms->end()) {
+    stats_.refuse(common::Refusal::kForbiddenRoom);
+    connection.closeSoon(common::CloseCode::kAuthFailed, "your token does not allow room " + room);
+    return;
+  }
+  if (rooms) connection.setAllowedRooms(std::move(*check.claims->rooms));
+  connection.setTokenExpiresAt(check.claims->expiresAt);
+  const UrlJoin join = connection.authenticated(std::move(check.claims->subject));
+  onOpen(connection, join);
+}
+
+void ChatService::v1Refresh(Connection& connection, const common::V1ClientFrame& frame) {
+  if (!tokenKeys_.required()) {
+    sendError(connection, frame.ref, V1ErrorCode::kInvalid, "this gateway takes no tokens");
+    return;
+  }
+  auto check = common::verifyToken(frame.token, tokenKeys_, nowSeconds());
+  if (!check.claims) {
+    sendError(connection, frame.ref, V1ErrorCode::kForbidden, check.error);
+    return;
+  }
+  if (check.claims->subject != connection.username()) {
+    sendError(connection, frame.ref, V1ErrorCode::kForbidden, "the token is for another user");
+    return;
+  }
+  if (check.claims->rooms) connection.setAllowedRooms(std::move(*check.claims->rooms));
+  connection.setTokenExpiresAt(check.claims->expiresAt);
+  connection.send(common::encodeRefreshed(check.claims->expiresAt));
+}
+
+void ChatService::closeUnauthenticated(
+    const std::function<void(const std::function<void(Connection&)>&)>& forEachConnection,
+    std::int64_t now, std::uint64_t nowMs) {
+  forEachConnection([&](Connection& connection) {
+    if (connection.awaitingAuth() && nowMs >= connection.authDeadlineMs()) {
+      stats_.refuse(common::Refusal::kBadToken);
+      connection.closeSoon(common::CloseCode::kAuthFailed, "no token within 5 s");
+    } else if (connection.tokenExpiresAt() != 0 &&
+               now > connection.tokenExpiresAt() + common::kTokenLeewaySeconds) {
+      connection.closeSoon(common::CloseCode::kAuthFailed, "token expired");
+    }
+  });
 }
 
 void ChatService::sendError(Connection& connection, std::string_view ref, V1ErrorCode code,

@@ -21,12 +21,6 @@
 
 namespace chat::gateway {
 
-// The first join a connection asks for in its URL.
-struct UrlJoin {
-  std::string room;
-  JoinRequest request;
-};
-
 class ChatService {
  public:
   using FindConnection = std::function<Connection*(std::uint64_t id)>;
@@ -38,7 +32,14 @@ class ChatService {
               Clock clock);
 
   // A connection is established: v1 clients get `welcome`; both join the URL's room.
-  void onOpen(Connection& connection, const UrlJoin& join);
+  // With `awaitingAuth`, a v1 client must first send its token (`auth`
+  // frame): nothing goes out, and the URL's join waits, until it is checked.
+  void onOpen(Connection& connection, const UrlJoin& join, bool awaitingAuth = false);
+  // Closes (4001) connections whose token expired, and those still waiting
+  // for their `auth` frame past its deadline. Called every second.
+  void closeUnauthenticated(
+      const std::function<void(const std::function<void(Connection&)>&)>& forEachConnection,
+      std::int64_t nowSeconds, std::uint64_t nowMs);
   // A connection is closing: it leaves every room.
   void onClose(Connection& connection);
   // A complete text message. A refusal that ends the connection closes it
@@ -62,6 +63,10 @@ class ChatService {
   void v1Join(Connection& connection, const common::V1ClientFrame& frame);
   void v1Leave(Connection& connection, const common::V1ClientFrame& frame);
   void v1History(Connection& connection, const common::V1ClientFrame& frame);
+  // The `auth` frame of a client admitted without a token.
+  void v1Auth(Connection& connection, const common::V1ClientFrame& frame);
+  void v1Refresh(Connection& connection, const common::V1ClientFrame& frame);
+  std::int64_t nowSeconds() const;
   void sendError(Connection& connection, std::string_view ref, common::V1ErrorCode code,
                  std::string_view message);
   // The frame's room, or the connection's first one; nullptr (with an error
@@ -72,6 +77,7 @@ class ChatService {
   void storeDone();
 
   const common::Settings& settings_;
+  common::TokenKeys tokenKeys_;
   MessageStore& store_;
   RoomHub& hub_;
   PresenceTracker& presence_;

@@ -42,6 +42,12 @@ struct JoinRequest {
   std::string epoch;                   // ... in this epoch (empty: any)
 };
 
+// The first join a connection asks for in its URL.
+struct UrlJoin {
+  std::string room;
+  JoinRequest request;
+};
+
 // One member's place in one room. Returned by join, given back to leave.
 struct Membership {
   RoomMember* member;

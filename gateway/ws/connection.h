@@ -91,6 +91,28 @@ class Connection final : public RoomMember {
   const std::string& peerKey() const;
   void setPeerKey(std::string key) { extras().peerKey = std::move(key); }
 
+  // Tokens (PROTOCOL.md section 10): when the connection's token expires
+  // (Unix s; 0: none), and, for a v1 client that must still send its `auth`
+  // frame, the URL's join waiting for it and the deadline (uv_now ms).
+  std::int64_t tokenExpiresAt() const { return extras_ ? extras_->tokenExpiresAt : 0; }
+  void setTokenExpiresAt(std::int64_t at) { extras().tokenExpiresAt = at; }
+  bool awaitingAuth() const { return extras_ && extras_->authDeadlineMs != 0; }
+  std::uint64_t authDeadlineMs() const { return extras_ ? extras_->authDeadlineMs : 0; }
+  void awaitAuth(UrlJoin join, std::uint64_t deadlineMs) {
+    extras().pendingJoin = std::move(join);
+    extras().authDeadlineMs = deadlineMs;
+  }
+  const std::string& pendingRoom() const {
+    static const std::string none;
+    return extras_ ? extras_->pendingJoin.room : none;
+  }
+  // The token came: the connection takes its user; returns the URL's join.
+  UrlJoin authenticated(std::string username) {
+    username_ = std::move(username);
+    extras().authDeadlineMs = 0;
+    return std::move(extras().pendingJoin);
+  }
+
   // RoomMember
   void deliver(const FramePtr& frame) override;
   void deliverEvent(const FramePtr& frame) override;
@@ -162,7 +184,7 @@ class Connection final : public RoomMember {
   lws* wsi_;
   std::uint64_t id_;
   ClientKind kind_;
-  std::string username_;  // v1: fixed at the handshake; plain: empty
+  std::string username_;  // v1: fixed at the handshake (or its auth frame); plain: empty
   const ConnectionLimits& limits_;
   ConnectionHandler& handler_;
   std::vector<Membership*> memberships_;
@@ -176,6 +198,9 @@ class Connection final : public RoomMember {
   struct Extras {
     std::optional<std::vector<std::string>> allowedRooms;
     std::string peerKey;
+    std::int64_t tokenExpiresAt = 0;
+    std::uint64_t authDeadlineMs = 0;
+    UrlJoin pendingJoin;
     std::string rxBuffer;  // reassembly of a message that spans callbacks
     common::CloseCode closeCode = common::CloseCode::kNormal;
     std::string closeReason;

@@ -1,9 +1,13 @@
 #include "jwt_maker.h"
 
+#include <openssl/bio.h>
+#include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/pem.h>
 
 #include <chrono>
+#include <memory>
 #include <stdexcept>
 
 namespace chat::testing {
@@ -108,6 +112,68 @@ std::string signJwt(std::string_view headerJson, std::string_view payloadJson, J
   std::string token = base64UrlEncode(headerJson) + "." + base64UrlEncode(payloadJson);
   const std::string signature = hmac(alg, secret, token);
   return token + "." + base64UrlEncode(signature);
+}
+
+namespace {
+
+using PkeyPtr = std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)>;
+
+std::string pemOf(EVP_PKEY* key, bool isPrivate) {
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), BIO_free);
+  const int ok =
+      isPrivate ? PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr)
+                : PEM_write_bio_PUBKEY(bio.get(), key);
+  if (ok != 1) throw std::runtime_error("PEM_write failed");
+  char* data = nullptr;
+  const long size = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<std::size_t>(size));
+}
+
+}  // namespace
+
+KeyPair generateKeyPair(KeyKind kind) {
+  PkeyPtr key(kind == KeyKind::kRsa ? EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", std::size_t{2048})
+                                    : EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"),
+              EVP_PKEY_free);
+  if (!key) throw std::runtime_error("key generation failed");
+  return {pemOf(key.get(), true), pemOf(key.get(), false)};
+}
+
+std::string signJwtWithKey(std::string_view payloadJson, const KeyPair& keyPair, KeyKind kind,
+                           std::string_view kid) {
+  std::string header = std::string("{\"alg\":\"") + (kind == KeyKind::kRsa ? "RS256" : "ES256") +
+                       "\",\"typ\":\"JWT\"";
+  if (!kid.empty()) header += ",\"kid\":" + quoted(kid);
+  header += '}';
+  const std::string input = base64UrlEncode(header) + "." + base64UrlEncode(payloadJson);
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(
+      BIO_new_mem_buf(keyPair.privatePem.data(), static_cast<int>(keyPair.privatePem.size())),
+      BIO_free);
+  PkeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr), EVP_PKEY_free);
+  if (!key) throw std::runtime_error("not a private key");
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  std::size_t size = 0;
+  if (EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key.get()) != 1 ||
+      EVP_DigestSign(ctx.get(), nullptr, &size,
+                     reinterpret_cast<const unsigned char*>(input.data()), input.size()) != 1)
+    throw std::runtime_error("signing failed");
+  std::string signature(size, '\0');
+  if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(signature.data()), &size,
+                     reinterpret_cast<const unsigned char*>(input.data()), input.size()) != 1)
+    throw std::runtime_error("signing failed");
+  signature.resize(size);
+  if (kind == KeyKind::kEc) {
+    // DER (SEQUENCE of r, s) to JWS's fixed 32-byte r || s.
+    const auto* der = reinterpret_cast<const unsigned char*>(signature.data());
+    std::unique_ptr<ECDSA_SIG, decltype(&ECDSA_SIG_free)> sig(
+        d2i_ECDSA_SIG(nullptr, &der, static_cast<long>(signature.size())), ECDSA_SIG_free);
+    if (!sig) throw std::runtime_error("bad ECDSA signature");
+    unsigned char raw[64];
+    BN_bn2binpad(ECDSA_SIG_get0_r(sig.get()), raw, 32);
+    BN_bn2binpad(ECDSA_SIG_get0_s(sig.get()), raw + 32, 32);
+    signature.assign(reinterpret_cast<const char*>(raw), sizeof raw);
+  }
+  return input + "." + base64UrlEncode(signature);
 }
 
 std::string makeToken(const TokenSpec& spec, std::string_view secret) {

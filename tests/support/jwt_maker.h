@@ -42,6 +42,21 @@ struct TokenSpec {
 };
 std::string makeToken(const TokenSpec& spec, std::string_view secret);
 
+// A key pair for RS256 (RSA 2048) or ES256 (EC P-256), both as PEM: the
+// private key (PKCS#8) to sign with, the public key (SubjectPublicKeyInfo)
+// for AUTH_PUBLIC_KEY.
+enum class KeyKind { kRsa, kEc };
+struct KeyPair {
+  std::string privatePem;
+  std::string publicPem;
+};
+KeyPair generateKeyPair(KeyKind kind);
+
+// A token signed RS256 (RSA key) or ES256 (EC key: the signature as JWS's
+// raw r||s, not DER), with header {"alg":..,"typ":"JWT"} plus `kid` when given.
+std::string signJwtWithKey(std::string_view payloadJson, const KeyPair& key, KeyKind kind,
+                           std::string_view kid = {});
+
 // Seconds since the Unix epoch.
 std::int64_t unixSecondsNow();
 

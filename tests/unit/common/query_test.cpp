@@ -163,4 +163,14 @@ TEST(SafeStaticPathTest, RefusesDoubleSlashesBackslashesAndNul) {
 }
 
 }  // namespace
+TEST(CookieValueTest, FindsTheNamedCookie) {
+  EXPECT_EQ(cookieValue("a=1; chat_token=abc.def; b=2", "chat_token"), "abc.def");
+  EXPECT_EQ(cookieValue("chat_token=\"quoted\"", "chat_token"), "quoted");
+  EXPECT_EQ(cookieValue("x_chat_token=1;chat_token=2", "chat_token"), "2");
+  EXPECT_EQ(cookieValue("chat_token=", "chat_token"), "");
+  EXPECT_EQ(cookieValue("a=1; b=2", "chat_token"), std::nullopt);
+  EXPECT_EQ(cookieValue("", "chat_token"), std::nullopt);
+  EXPECT_EQ(cookieValue("chat_token", "chat_token"), std::nullopt);
+}
+
 }  // namespace chat::common

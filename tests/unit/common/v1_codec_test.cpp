@@ -114,6 +114,21 @@ void expectStringMember(const rapidjson::Document& doc, const char* name, std::s
 
 // --------------------------------------------------------------- message
 
+TEST(V1DecodeAuthTest, AuthAndRefreshCarryAToken) {
+  for (const std::string type : {"auth", "refresh"}) {
+    const auto r = decodeV1Frame(R"({"type":")" + type + R"(","token":"a.b.c","ref":"t1"})", 100);
+    ASSERT_TRUE(r.frame) << type;
+    EXPECT_EQ(r.frame->type, type == "auth" ? V1FrameType::kAuth : V1FrameType::kRefresh);
+    EXPECT_EQ(r.frame->token, "a.b.c");
+    EXPECT_EQ(r.frame->ref, "t1");
+    for (const std::string bad : {R"(,"token":"")", R"(,"token":5)", ""}) {
+      const auto refused = decodeV1Frame(R"({"type":")" + type + "\"" + bad + "}", 100);
+      EXPECT_TRUE(refused.refusal) << type << bad;
+    }
+  }
+  EXPECT_EQ(encodeRefreshed(1800000000), R"({"type":"refreshed","exp":1800000000})");
+}
+
 TEST(V1DecodeMessageTest, AcceptsTheProtocolExample) {
   const auto f = accepted(R"({"type":"message","room":"lobby","text":"hi","ref":"c1"})");
   EXPECT_EQ(f.type, V1FrameType::kMessage);

@@ -1,0 +1,163 @@
+// Login (PROTOCOL.md section 10): RS256 and ES256 tokens checked with
+// AUTH_PUBLIC_KEY, aud and iss; the token in the URL, in the AUTH_COOKIE
+// cookie, or in a v1 client's first frame; refresh on the open connection;
+// 4001 when a token expires or never comes. Tokens are made by
+// tests/support/jwt_maker (OpenSSL), keys generated per test.
+#include <fstream>
+
+#include "jwt_maker.h"
+#include "temp_dir.h"
+#include "v1_helpers.h"
+
+namespace chat::testing {
+namespace {
+
+constexpr char kAudience[] = "chat";
+constexpr char kIssuer[] = "https://login.test";
+
+class AuthTest : public GatewayTest {
+ protected:
+  // A gateway that checks tokens with `key`'s public half (plus `extra`).
+  GatewayProcess& startWithKey(const KeyPair& key, const EnvVars& extra = {}) {
+    const auto pem = keys_.path() / ("key" + std::to_string(++files_) + ".pem");
+    std::ofstream(pem) << key.publicPem;
+    EnvVars env = v1Env({{"AUTH_PUBLIC_KEY", pem.string()},
+                         {"AUTH_AUDIENCE", kAudience},
+                         {"AUTH_ISSUER", kIssuer}});
+    env.insert(env.end(), extra.begin(), extra.end());
+    GatewayProcess& gateway = startGateway(env);
+    EXPECT_TRUE(gateway.waitReady()) << gateway.readStderr();
+    return gateway;
+  }
+
+  static std::string token(const KeyPair& key, KeyKind kind, const std::string& subject,
+                           std::int64_t expiresIn, const std::string& audience = kAudience) {
+    return signJwtWithKey("{\"sub\":\"" + subject +
+                              "\",\"exp\":" + std::to_string(unixSecondsNow() + expiresIn) +
+                              ",\"aud\":\"" + audience + "\",\"iss\":\"" + kIssuer + "\"}",
+                          key, kind);
+  }
+
+  TempDir keys_{"chat-auth"};
+  int files_ = 0;
+};
+
+WsConnectOptions v1Options(std::vector<std::pair<std::string, std::string>> headers = {}) {
+  WsConnectOptions options;
+  options.subprotocols = {std::string(kV1Subprotocol)};
+  options.headers = std::move(headers);
+  return options;
+}
+
+int handshakeStatus(const GatewayProcess& gateway, const std::string& target,
+                    WsConnectOptions options) {
+  WsClient client;
+  if (client.connect(gateway.port(), target, std::move(options))) return 101;
+  return client.handshake().status;
+}
+
+TEST_F(AuthTest, Rs256AndEs256TokensFromThePublicKeyFileLogIn) {
+  for (const KeyKind kind : {KeyKind::kRsa, KeyKind::kEc}) {
+    const KeyPair key = generateKeyPair(kind);
+    GatewayProcess& gateway = startWithKey(key);
+    const std::string room = uniqueRoom();
+    V1Client client;
+    ASSERT_TRUE(client.connect(gateway.port(),
+                               v1Target(room, {}) + "&token=" + token(key, kind, "alice", 60),
+                               v1Options()))
+        << client.error();
+    EXPECT_EQ(expectWelcome(client).string("username"), "alice");
+    // aud for another service, another key, no token: refused on the handshake.
+    EXPECT_EQ(handshakeStatus(gateway,
+                              plainTarget(room) + "&token=" + token(key, kind, "a", 60, "web"), {}),
+              401);
+    const KeyPair other = generateKeyPair(kind);
+    EXPECT_EQ(
+        handshakeStatus(gateway, plainTarget(room) + "&token=" + token(other, kind, "a", 60), {}),
+        401);
+    EXPECT_EQ(handshakeStatus(gateway, plainTarget(room), {}), 401)
+        << "a plain client cannot send an auth frame: no token, no connection";
+  }
+}
+
+TEST_F(AuthTest, ATokenInTheCookieLogsIn) {
+  const KeyPair key = generateKeyPair(KeyKind::kEc);
+  GatewayProcess& gateway = startWithKey(key, {{"AUTH_COOKIE", "chat_token"}});
+  const std::string room = uniqueRoom();
+  V1Client client;
+  ASSERT_TRUE(client.connect(
+      gateway.port(), v1Target(room, {}),
+      v1Options({{"Cookie", "theme=dark; chat_token=" + token(key, KeyKind::kEc, "carol", 60)}})))
+      << client.error();
+  EXPECT_EQ(expectWelcome(client).string("username"), "carol");
+  // A bad cookie token is refused on the handshake, like a bad URL token.
+  EXPECT_EQ(handshakeStatus(gateway, v1Target(room, {}),
+                            v1Options({{"Cookie", "chat_token=not-a-token"}})),
+            401);
+}
+
+TEST_F(AuthTest, AV1ClientMaySendItsTokenInTheFirstFrame) {
+  const KeyPair key = generateKeyPair(KeyKind::kEc);
+  GatewayProcess& gateway = startWithKey(key);
+  const std::string room = uniqueRoom();
+  V1Client client;
+  ASSERT_TRUE(client.connect(gateway.port(), v1Target(room, {}), v1Options())) << client.error();
+  ASSERT_TRUE(
+      client.send(R"({"type":"auth","token":")" + token(key, KeyKind::kEc, "dave", 60) + "\"}"));
+  // welcome is the first frame: nothing went out before the token was checked.
+  EXPECT_EQ(expectWelcome(client).string("username"), "dave");
+  readJoin(client, room);
+  sendAndAck(client, "logged in by frame", "a1");
+
+  // Anything else first: 4001.
+  V1Client eager;
+  ASSERT_TRUE(eager.connect(gateway.port(), v1Target(room, {}), v1Options()));
+  ASSERT_TRUE(eager.sendMessage("too early", "e1"));
+  EXPECT_EQ(expectClose(eager.ws()).code, 4001);
+  // A bad token: 4001 with the reason.
+  V1Client forged;
+  ASSERT_TRUE(forged.connect(gateway.port(), v1Target(room, {}), v1Options()));
+  ASSERT_TRUE(forged.send(R"({"type":"auth","token":"a.b.c"})"));
+  EXPECT_EQ(expectClose(forged.ws()).code, 4001);
+  // None within 5 s: 4001.
+  V1Client silent;
+  ASSERT_TRUE(silent.connect(gateway.port(), v1Target(room, {}), v1Options()));
+  const CloseInfo closed = expectClose(silent.ws(), 10s);
+  EXPECT_EQ(closed.code, 4001);
+  EXPECT_NE(closed.reason.find("no token"), std::string::npos) << closed.reason;
+}
+
+TEST_F(AuthTest, ARefreshKeepsTheConnectionAndExpiryClosesItWith4001) {
+  const KeyPair key = generateKeyPair(KeyKind::kRsa);
+  GatewayProcess& gateway = startWithKey(key);
+  const std::string room = uniqueRoom();
+  // Both tokens run out in 2 s (+ the 5 s leeway); only erin refreshes.
+  V1Client erin;
+  ASSERT_TRUE(erin.connect(gateway.port(),
+                           v1Target(room, {}) + "&token=" + token(key, KeyKind::kRsa, "erin", 2),
+                           v1Options()));
+  expectWelcome(erin);
+  readJoin(erin, room);
+  WsClient plain;
+  ASSERT_TRUE(plain.connect(gateway.port(),
+                            plainTarget(room) + "&token=" + token(key, KeyKind::kRsa, "frank", 2)));
+  const std::string fresh = token(key, KeyKind::kRsa, "erin", 600);
+  ASSERT_TRUE(erin.send(R"({"type":"refresh","token":")" + fresh + "\"}"));
+  const V1Frame refreshed = expectType(erin, "refreshed");
+  EXPECT_GE(refreshed.integer("exp").value_or(0), unixSecondsNow() + 590);
+  // Another user's token is refused, and changes nothing.
+  ASSERT_TRUE(erin.send(R"({"type":"refresh","token":")" +
+                        token(key, KeyKind::kRsa, "mallory", 600) + R"(","ref":"r2"})"));
+  EXPECT_EQ(expectError(erin).string("code"), "forbidden");
+
+  // The plain client's token expires: 4001 "token expired" within seconds.
+  const CloseInfo closed = expectClose(plain, 15s);
+  EXPECT_EQ(closed.code, 4001);
+  EXPECT_EQ(closed.reason, "token expired");
+  // erin, refreshed, is still served.
+  sendAndAck(erin, "still here", "s1");
+  EXPECT_FALSE(erin.isClosed());
+}
+
+}  // namespace
+}  // namespace chat::testing
