@@ -9,6 +9,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <map>
 #include <variant>
 
@@ -226,6 +227,9 @@ std::vector<Spec> specs(const SettingsSources& src) {
          s.authPublicKeyPath = raw;
          s.authPublicKeyPem.clear();
          if (raw.empty()) return {};
+         // A regular file only: a FIFO or a device could block the start.
+         std::error_code error;
+         if (!std::filesystem::is_regular_file(raw, error)) return raw + " is not a readable file";
          std::FILE* file = std::fopen(raw.c_str(), "rb");
          if (file == nullptr) return "cannot read " + raw;
          char buffer[16384];
