@@ -321,6 +321,23 @@ std::string contradiction(const Settings& s) {
 
 }  // namespace
 
+// A setting's value from the environment, with the names platforms set
+// (Heroku): REDIS_TLS_URL, the TLS address of Heroku Redis, in place of
+// REDIS_URL; WEB_CONCURRENCY when WORKERS is not set. With where it came from.
+std::optional<std::pair<std::string, std::string>> platformEnv(const SettingsSources& sources,
+                                                               const std::string& name) {
+  if (name == "REDIS_URL") {
+    if (auto tls = sources.getenv("REDIS_TLS_URL"); tls && !tls->empty())
+      return std::pair{*tls, std::string("environment REDIS_TLS_URL")};
+  }
+  if (auto value = sources.getenv(name)) return std::pair{*value, std::string("environment")};
+  if (name == "WORKERS") {
+    if (auto concurrency = sources.getenv("WEB_CONCURRENCY"); concurrency && !concurrency->empty())
+      return std::pair{*concurrency, std::string("environment WEB_CONCURRENCY")};
+  }
+  return std::nullopt;
+}
+
 SettingsResult loadSettings(const SettingsSources& sources) {
   const auto table = specs(sources);
 
@@ -364,9 +381,9 @@ SettingsResult loadSettings(const SettingsSources& sources) {
       value = it->second;
       origin = ".env";
     }
-    if (auto env = sources.getenv(spec.env)) {
-      value = *env;
-      origin = "environment";
+    if (auto env = platformEnv(sources, spec.env)) {
+      value = env->first;
+      origin = env->second;
     }
     if (options[i]->count() > 0) {
       value = flagValues[i];

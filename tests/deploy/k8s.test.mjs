@@ -18,6 +18,7 @@ import {
   assertKnownSettings,
   gatewaySettings,
   packageDir,
+  parseYaml,
   parseYamlDocuments,
   read,
   repo,
@@ -380,4 +381,44 @@ test("prod-cluster: renders valid objects; the gateways point at a formed 3+3 Re
   const gatewayLabels = only(objects, "Deployment", "chat-gateway").spec.template.metadata.labels;
   assert.ok(policy.spec.ingress[0].from.some((f) =>
     Object.entries(f.podSelector.matchLabels).every(([k, v]) => gatewayLabels[k] === v)));
+});
+
+// deploy/k8s/overlays/prod-observed: prod with components/monitoring and
+// components/gateway-api. The custom resources (Prometheus Operator, Gateway
+// API) have no schema in kubernetes-models: their fields are checked here.
+test("prod-observed: ServiceMonitor, PrometheusRule, HTTPRoute and scaling on connections fit the gateway", () => {
+  const objects = render("prod-observed");
+  const crdKinds = new Set(["ServiceMonitor", "PrometheusRule", "HTTPRoute"]);
+  const problems = [];
+  for (const object of objects.filter((o) => !crdKinds.has(o.kind))) {
+    for (const problem of schemaProblems(object)) problems.push(`${object.kind} ${object.metadata?.name}: ${problem}`);
+  }
+  assert.deepEqual(problems, []);
+  assert.equal(objectsOf(objects, "Ingress").length, 0, "the HTTPRoute replaces the Ingress");
+  const service = only(objects, "Service", "chat-gateway");
+
+  const monitor = only(objects, "ServiceMonitor", "chat-gateway");
+  assert.equal(monitor.apiVersion, "monitoring.coreos.com/v1");
+  for (const [key, value] of Object.entries(monitor.spec.selector.matchLabels)) {
+    assert.equal(service.metadata.labels[key], value, "the ServiceMonitor selects the gateway Service");
+  }
+  assert.ok(service.spec.ports.some((p) => p.name === monitor.spec.endpoints[0].port), "scrapes a Service port");
+  assert.equal(monitor.spec.endpoints[0].path, "/metrics");
+
+  const rule = only(objects, "PrometheusRule", "chat-gateway");
+  const alerts = parseYaml(read("deploy/prometheus/chat-alerts.yml"));
+  assert.deepEqual(rule.spec.groups, alerts.groups, "the PrometheusRule holds deploy/prometheus/chat-alerts.yml");
+
+  const route = only(objects, "HTTPRoute", "chat-gateway");
+  assert.equal(route.apiVersion, "gateway.networking.k8s.io/v1");
+  const backend = route.spec.rules[0].backendRefs[0];
+  assert.equal(backend.name, service.metadata.name);
+  assert.ok(service.spec.ports.some((p) => p.port === backend.port), "the route's port is the Service's");
+  assert.equal(route.spec.rules[0].timeouts.request, "0s", "no request timeout: WebSockets stay open");
+  assert.ok(route.spec.parentRefs.length > 0 && route.spec.hostnames.length > 0);
+
+  const hpa = only(objects, "HorizontalPodAutoscaler");
+  const pods = hpa.spec.metrics.find((m) => m.type === "Pods");
+  assert.equal(pods?.pods.metric.name, "chat_connections");
+  assert.ok(hpa.spec.metrics.some((m) => m.type === "Resource" && m.resource.name === "cpu"));
 });

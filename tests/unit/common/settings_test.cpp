@@ -102,6 +102,21 @@ TEST(SettingsTest, EnvironmentSetsAValue) {
   EXPECT_EQ(loadOk({{"PORT", "9000"}}).port, 9000);
 }
 
+// Heroku: REDIS_TLS_URL (TLS to Heroku Redis) in place of REDIS_URL, and
+// WEB_CONCURRENCY when WORKERS is unset.
+TEST(SettingsTest, HerokuNamesAreHonoured) {
+  const Settings tls =
+      loadOk({{"REDIS_URL", "redis://h:6379"}, {"REDIS_TLS_URL", "rediss://h:6380"}});
+  EXPECT_TRUE(tls.redis.tls);
+  EXPECT_EQ(tls.redis.port, 6380);
+  EXPECT_EQ(loadOk({{"REDIS_URL", "redis://h:6379"}}).redis.port, 6379);
+  EXPECT_EQ(loadOk({{"WEB_CONCURRENCY", "3"}}).workers, 3u);
+  EXPECT_EQ(loadOk({{"WEB_CONCURRENCY", "3"}, {"WORKERS", "2"}}).workers, 2u);
+  const SettingsResult bad = load({{"REDIS_TLS_URL", "nonsense"}});
+  EXPECT_EQ(bad.exitCode, 2);
+  EXPECT_NE(bad.error.find("REDIS_TLS_URL"), std::string::npos) << bad.error;
+}
+
 TEST(SettingsTest, DotEnvSetsAValueTheEnvironmentLeavesUnset) {
   EXPECT_EQ(loadOk({}, "PORT=9001\n").port, 9001);
 }
