@@ -1,4 +1,4 @@
-// Chat gateway browser client, chat.v1 protocol (PROTOCOL.md sections 3-4).
+// Chat gateway browser client, chat.v1 protocol (docs/protocol.md sections 3-4).
 // No dependencies, no build step; runs under the gateway's strict CSP (no
 // inline script or style; element.style is only touched through the CSSOM).
 //

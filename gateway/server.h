@@ -144,7 +144,7 @@ class Server final : public EndpointHandler, public ConnectionHandler {
   Timer closeTimer_;
   Timer drainTimer_;
   Timer subscriberWatch_;
-  Timer tokenSweep_;                   // token expiry and `auth` deadlines (PROTOCOL.md section 10)
+  Timer tokenSweep_;  // token expiry and `auth` deadlines (docs/protocol.md section 10)
   std::uint64_t heartbeatSentAt_ = 0;  // uv_now ms; 0: none awaited
   SignalWatcher sigterm_;
   SignalWatcher sigint_;

@@ -1,5 +1,5 @@
 #pragma once
-// Verifies a client's JWT (PROTOCOL.md sections 5 and 10): HS256 with
+// Verifies a client's JWT (docs/protocol.md sections 5 and 10): HS256 with
 // AUTH_SECRET, RS256 or ES256 with AUTH_PUBLIC_KEY (a PEM public key), and no
 // other alg (`none` and the rest refused; an HS256 token is never checked
 // against the public key). `exp` is required and, like `nbf`, checked within

@@ -1,5 +1,5 @@
 #pragma once
-// Parses REDIS_URL (PROTOCOL.md section 9): redis://[user:password@]host:port[/db],
+// Parses REDIS_URL (docs/protocol.md section 9): redis://[user:password@]host:port[/db],
 // rediss://... (TLS), unix:///path/to/socket, redis+sentinel://sentinels/master
 // and redis+cluster://seeds. Pure, any thread.
 

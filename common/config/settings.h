@@ -1,5 +1,5 @@
 #pragma once
-// The gateway's configuration (PROTOCOL.md section 7): every setting comes from
+// The gateway's configuration (docs/protocol.md section 7): every setting comes from
 // the environment, from `.env` (never overriding the environment), or from a
 // `--flag` of the same name, which wins. One table (settings.cpp) names each
 // setting, its default and its help text, so `--help`, the parsers and the

@@ -1,5 +1,5 @@
 #pragma once
-// Encoding and decoding of chat frames (PROTOCOL.md sections 2 and 3).
+// Encoding and decoding of chat frames (docs/protocol.md sections 2 and 3).
 //
 // A stored message frame is built in two halves: the gateway that accepts a
 // message serializes the user-supplied part once (`encodeMessageBody`), and the

@@ -17,7 +17,7 @@ enum class CloseCode : std::uint16_t {
   kPolicyViolation = 1008,  // flooding, slow consumer
   kMessageTooBig = 1009,
   kTryAgainLater = 1013,  // Redis unavailable
-  kAuthFailed = 4001,     // no valid token: bad, missing, or expired (PROTOCOL.md section 10)
+  kAuthFailed = 4001,     // no valid token: bad, missing, or expired (docs/protocol.md section 10)
 };
 
 enum class Refusal : std::uint8_t {

@@ -1,5 +1,5 @@
 #pragma once
-// Encoding and decoding of the chat.v1 subprotocol (PROTOCOL.md section 4).
+// Encoding and decoding of the chat.v1 subprotocol (docs/protocol.md section 4).
 //
 // `decodeV1Frame` turns one untrusted client text frame into a validated
 // `V1ClientFrame`, or into a `V1Refusal` the gateway answers with an error
@@ -39,7 +39,7 @@ inline constexpr std::size_t kMaxHistoryLimit = 100;
 // Ids travel through JavaScript numbers; larger values are refused.
 inline constexpr std::uint64_t kMaxJsonInteger = std::uint64_t{1} << 53;
 
-// kAuth and kRefresh carry a token (PROTOCOL.md section 10).
+// kAuth and kRefresh carry a token (docs/protocol.md section 10).
 enum class V1FrameType : std::uint8_t { kMessage, kJoin, kLeave, kHistory, kAuth, kRefresh };
 
 // A validated client frame. Fields a type does not use keep their defaults.
@@ -75,7 +75,7 @@ struct V1DecodeResult {
 // What a join's `epoch` becomes when it cannot be any room's epoch (not 1-32
 // of a-z 0-9): a stale or foreign value from a client's storage. It matches
 // no room, so the join gets recovered:false and recent history instead of an
-// error (PROTOCOL.md section 4: a client is never locked out by what it kept).
+// error (docs/protocol.md section 4: a client is never locked out by what it kept).
 inline constexpr std::string_view kForeignEpoch = "-";
 
 // The `ref` of a frame known only by its first bytes (one too large to

@@ -1,5 +1,5 @@
 #pragma once
-// The field rules of PROTOCOL.md section 3: room names, usernames and message
+// The field rules of docs/protocol.md section 3: room names, usernames and message
 // texts. Pure functions over untrusted input, any thread.
 
 #include <cstddef>

@@ -1,5 +1,5 @@
 #pragma once
-// The Origin check of PROTOCOL.md section 5: which browser pages may open a
+// The Origin check of docs/protocol.md section 5: which browser pages may open a
 // WebSocket. Pure, any thread.
 
 #include <string>

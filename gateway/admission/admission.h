@@ -56,7 +56,7 @@ struct Admission {
   std::optional<std::vector<std::string>> allowedRooms;  // the token's `rooms` claim
   std::int64_t tokenExpiresAt = 0;  // the token's `exp`; 0: no token (none required)
   // A v1 client admitted without a token where one is required: it must send
-  // {"type":"auth"} first (PROTOCOL.md section 10); nothing goes out before.
+  // {"type":"auth"} first (docs/protocol.md section 10); nothing goes out before.
   bool awaitingAuth = false;
   std::string peerKey;  // set by the caller: the address the per-IP cap counted
 

@@ -152,7 +152,7 @@ void ChatService::onPlainText(Connection& connection, std::string_view text) {
 void ChatService::onV1Text(Connection& connection, std::string_view text) {
   auto decoded = common::decodeV1Frame(text, settings_.maxTextCodePoints);
   if (connection.awaitingAuth()) {
-    // Nothing but the token first (PROTOCOL.md section 10).
+    // Nothing but the token first (docs/protocol.md section 10).
     if (decoded.frame && decoded.frame->type == common::V1FrameType::kAuth) {
       v1Auth(connection, *decoded.frame);
     } else {

@@ -1,6 +1,6 @@
 #pragma once
 // What clients say, and what the gateway answers: the plain protocol
-// (PROTOCOL.md section 2) and chat.v1 (section 4) on top of the room hub, the
+// (docs/protocol.md section 2) and chat.v1 (section 4) on top of the room hub, the
 // message store and presence. Connections are found again by id after every
 // asynchronous step, since a client may be gone by the time Redis answers.
 // Owned by the Server; loop thread only.

@@ -1,5 +1,5 @@
 #pragma once
-// The HTTP API of PROTOCOL.md section 1:
+// The HTTP API of docs/protocol.md section 1:
 //   GET  /api/rooms/{room}/messages?since=&limit=   stored messages, oldest first
 //   POST /api/rooms/{room}/messages                  server-side publish (Bearer API_KEY)
 // Answers come from Redis, so a request waits in an HttpExchange owned by the

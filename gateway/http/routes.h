@@ -1,5 +1,5 @@
 #pragma once
-// The plain HTTP requests of PROTOCOL.md section 1 as a table: exact paths
+// The plain HTTP requests of docs/protocol.md section 1 as a table: exact paths
 // first, then path prefixes, then the fallback (the static files). A handler
 // returns what lws' HTTP callback should (0 keeps the connection, -1 closes
 // it). Loop thread only.

@@ -13,7 +13,7 @@
 namespace chat::gateway {
 namespace {
 
-// How long a store waits for ACK_REPLICAS replicas (PROTOCOL.md section 9).
+// How long a store waits for ACK_REPLICAS replicas (docs/protocol.md section 9).
 constexpr char kReplicaWaitMs[] = "1000";
 // How long a send's idempotency key lasts: a client retries within seconds
 // (reconnect and resend), well inside this.

@@ -1,5 +1,5 @@
 #pragma once
-// Names of a room's Redis keys and channel (PROTOCOL.md section 6). All keys of
+// Names of a room's Redis keys and channel (docs/protocol.md section 6). All keys of
 // a room share the hash tag `{room}`, so a room lives in one Cluster slot.
 
 #include <optional>

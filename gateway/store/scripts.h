@@ -1,5 +1,5 @@
 #pragma once
-// The Lua scripts that keep a room's Redis state consistent (PROTOCOL.md
+// The Lua scripts that keep a room's Redis state consistent (docs/protocol.md
 // section 6). Each runs atomically, so history order is publish order and the
 // id sequence and its epoch are always created together.
 //
@@ -31,7 +31,7 @@ namespace chat::gateway::scripts {
 // Builds the frame, RPUSH, LTRIM, publish. Returns {id, ts, epoch}.
 //
 // A resend whose idempotency key is still there returns the first store's
-// {id, ts, epoch} and stores nothing (PROTOCOL.md section 4): so does a retry
+// {id, ts, epoch} and stores nothing (docs/protocol.md section 4): so does a retry
 // after a reply that was lost with its connection, through any gateway. A
 // sequence a join created carries an expiry (no message yet): the first
 // message makes it permanent. A sequence last written by another primary that

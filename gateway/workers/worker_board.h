@@ -1,6 +1,6 @@
 #pragma once
 // What the workers of one gateway share so that, from outside, they are one
-// gateway (PROTOCOL.md section 1): a slot per worker with its counters, its
+// gateway (docs/protocol.md section 1): a slot per worker with its counters, its
 // gauges, whether it can serve and when it last showed life, plus the
 // gateway-wide draining flag. The supervisor maps it (MAP_SHARED) before it
 // forks the workers; with WORKERS=1 the one process maps its own.

@@ -91,7 +91,7 @@ class Connection final : public RoomMember {
   const std::string& peerKey() const;
   void setPeerKey(std::string key) { extras().peerKey = std::move(key); }
 
-  // Tokens (PROTOCOL.md section 10): when the connection's token expires
+  // Tokens (docs/protocol.md section 10): when the connection's token expires
   // (Unix s; 0: none), and, for a v1 client that must still send its `auth`
   // frame, the URL's join waiting for it and the deadline (uv_now ms).
   std::int64_t tokenExpiresAt() const { return extras_ ? extras_->tokenExpiresAt : 0; }

@@ -324,7 +324,7 @@ test('a send that fails while Redis is down can be retried and is stored once', 
   await finish(sender, watcher);
 });
 
-// The tutorial client must keep working (PROTOCOL.md section 2), also when the
+// The tutorial client must keep working (docs/protocol.md section 2), also when the
 // gateway serves it: no header of the gateway may block its inline script.
 // (The project's own page carries its strict CSP in a <meta> tag.)
 test('the gateway serves the tutorial page so that its inline script runs', { timeout: TEST_TIMEOUT }, async () => {

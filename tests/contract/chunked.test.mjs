@@ -1,5 +1,5 @@
 // POST /api/rooms/{room}/messages with Transfer-Encoding: chunked (no
-// Content-Length; PROTOCOL.md section 1): a valid body is stored (201 with
+// Content-Length; docs/protocol.md section 1): a valid body is stored (201 with
 // the message), invalid JSON gets 400, a body over 8192 bytes gets 413, and
 // every request is answered within 5 s.
 import { test } from 'node:test';

@@ -1,4 +1,4 @@
-// How a plain client is closed at the default limits (PROTOCOL.md sections 2
+// How a plain client is closed at the default limits (docs/protocol.md sections 2
 // and 5; RATE_LIMIT 10/s, RATE_BURST 20, MAX_FRAME_BYTES 8192): a flood gets
 // 1008, a 1 MB frame gets 1009, each with a reason and within 10 s, also when
 // the client keeps sending small frames after the big one.

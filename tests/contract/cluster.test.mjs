@@ -1,4 +1,4 @@
-// redis+cluster:// as an independent client sees it (PROTOCOL.md section 9):
+// redis+cluster:// as an independent client sees it (docs/protocol.md section 9):
 // a gateway on a Redis Cluster of three primaries, driven by the `ws` package
 // and node:http. Tutorial clients in 30 rooms (spread over every primary)
 // get every message in order and history agrees; v1 clients get acks, live

@@ -1,4 +1,4 @@
-// COMPRESSION=on (PROTOCOL.md section 8): permessage-deflate is negotiated,
+// COMPRESSION=on (docs/protocol.md section 8): permessage-deflate is negotiated,
 // messages flow between clients with and without it, and every size limit
 // applies to the inflated payload: a 4 MB plain frame (a few KB on the wire)
 // is closed with 1009 and the gateway stays up; a 4 MB v1 frame gets error

@@ -1,4 +1,4 @@
-// Resuming with an epoch that is not the room's (PROTOCOL.md section 4): the
+// Resuming with an epoch that is not the room's (docs/protocol.md section 4): the
 // handshake (or join) is accepted, `joined` says recovered:false, and the
 // client gets the room's last messages (here all 3) before or with `joined`,
 // for foreign epochs of any shape: mixed case with - and _, all letters, 40

@@ -1,5 +1,5 @@
 // /metrics and /readyz of a gateway with several workers are those of ONE
-// gateway (PROTOCOL.md section 1): with 10 plain clients open, every scrape
+// gateway (docs/protocol.md section 1): with 10 plain clients open, every scrape
 // (each on a new TCP connection, so on any worker) counts exactly 10
 // connections, no `_total` counter goes down between two scrapes, and
 // /readyz answers 200 every time.

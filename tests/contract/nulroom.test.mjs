@@ -1,5 +1,5 @@
 // A room name with a NUL byte (?room=a%00b) is a bad room name: the
-// WebSocket handshake gets 400 (PROTOCOL.md section 3), answered as HTTP,
+// WebSocket handshake gets 400 (docs/protocol.md section 3), answered as HTTP,
 // not a dropped socket; for the ws client and for a raw upgrade request.
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';

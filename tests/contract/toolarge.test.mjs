@@ -1,5 +1,5 @@
 // A chat.v1 frame over MAX_FRAME_BYTES (8192) gets error `too_large` carrying
-// the frame's ref, and the connection stays open (PROTOCOL.md sections 4 and
+// the frame's ref, and the connection stays open (docs/protocol.md sections 4 and
 // 5): for a 9000-byte frame and for a 1 MB one; a normal message after them
 // is acked.
 import { test } from 'node:test';

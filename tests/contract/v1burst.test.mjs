@@ -1,5 +1,5 @@
 // A chat.v1 client sending 300 messages back to back at the default rate
-// limit (10/s, burst 20; PROTOCOL.md sections 4 and 5): the burst is acked,
+// limit (10/s, burst 20; docs/protocol.md sections 4 and 5): the burst is acked,
 // refused frames get error `rate_limited` with their ref, and the flood ends
 // in a close 1008 with a reason (never 1006).
 import { test } from 'node:test';

@@ -1,4 +1,4 @@
-// decodePlainFrame (PROTOCOL.md section 2) on arbitrary bytes: what a plain
+// decodePlainFrame (docs/protocol.md section 2) on arbitrary bytes: what a plain
 // client may send. Beyond memory safety it checks that a frame is either
 // accepted or refused with a reason that fits a close frame, that what is
 // accepted obeys section 3, and that the stored frame built from it is one

@@ -1,4 +1,4 @@
-// verifyToken (AUTH_SECRET, PROTOCOL.md section 5) on fuzzed tokens. Random
+// verifyToken (AUTH_SECRET, docs/protocol.md section 5) on fuzzed tokens. Random
 // bytes alone never get past the signature, so most inputs are a header and
 // a payload that this target signs itself (with tests/support/jwt_maker),
 // which takes the fuzzer into libjwt's JSON and the claim checks. The first

@@ -1,4 +1,4 @@
-// decodeV1Frame (PROTOCOL.md section 4) on arbitrary bytes: what a chat.v1
+// decodeV1Frame (docs/protocol.md section 4) on arbitrary bytes: what a chat.v1
 // client may send. Beyond memory safety it checks the result's shape (ignore,
 // or exactly one of frame and refusal), that every accepted field obeys its
 // rule, and that the server frames built from client values (error, ack,

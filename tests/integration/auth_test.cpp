@@ -1,4 +1,4 @@
-// Login (PROTOCOL.md section 10): RS256 and ES256 tokens checked with
+// Login (docs/protocol.md section 10): RS256 and ES256 tokens checked with
 // AUTH_PUBLIC_KEY, aud and iss; the token in the URL, in the AUTH_COOKIE
 // cookie, or in a v1 client's first frame; refresh on the open connection;
 // 4001 when a token expires or never comes. Tokens are made by

@@ -1,4 +1,4 @@
-// redis+cluster:// (PROTOCOL.md section 9) against a real Redis Cluster of
+// redis+cluster:// (docs/protocol.md section 9) against a real Redis Cluster of
 // three primaries and three replicas, started once for the whole suite (it
 // runs as one ctest entry): rooms spread over every shard with sharded
 // pub/sub, a slot moved under traffic, and a primary SIGKILLed under traffic.

@@ -1,5 +1,5 @@
 // Cross-process fan-out and per-room id sequences for plain clients
-// (PROTOCOL.md sections 2, 3 and 6): two gateway processes on one Redis.
+// (docs/protocol.md sections 2, 3 and 6): two gateway processes on one Redis.
 
 #include <algorithm>
 #include <atomic>

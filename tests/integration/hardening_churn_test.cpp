@@ -1,4 +1,4 @@
-// Hardening: connection churn (PROTOCOL.md section 1: no request of any shape
+// Hardening: connection churn (docs/protocol.md section 1: no request of any shape
 // may make the process leak or slow down). 10,000 WebSocket connections, plain
 // and v1 alike, are opened and closed in batches of 250, a third each way: a
 // close frame, a bare FIN, and a TCP reset, over ten rooms so that rooms are

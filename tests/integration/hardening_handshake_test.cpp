@@ -1,4 +1,4 @@
-// Hardening: who may open a WebSocket (PROTOCOL.md section 5). The Origin
+// Hardening: who may open a WebSocket (docs/protocol.md section 5). The Origin
 // check (ALLOWED_ORIGINS unset: same host only, plus clients without an
 // Origin; set: the listed origins only; `*`: anyone) answers 403, and with
 // AUTH_SECRET every handshake needs a valid HS256 token: missing, forged
@@ -153,7 +153,7 @@ TEST_F(HardeningHandshakeTest, WithAuthSecretBadTokensGet401) {
     SCOPED_TRACE(c.what);
     EXPECT_EQ(handshakeStatus(gateway, tokenTarget(room, c.token, "mallory")), 401);
     // A v1 client without a token may still send it in its first frame
-    // (PROTOCOL.md section 10); a bad one is refused on the handshake.
+    // (docs/protocol.md section 10); a bad one is refused on the handshake.
     const int v1Status = c.token.empty() ? 101 : 401;
     EXPECT_EQ(handshakeStatus(gateway, tokenTarget(room, c.token, "mallory"), v1Options()),
               v1Status)

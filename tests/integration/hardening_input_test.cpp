@@ -1,4 +1,4 @@
-// Hardening: malformed and hostile input from WebSocket clients (PROTOCOL.md
+// Hardening: malformed and hostile input from WebSocket clients (docs/protocol.md
 // sections 2, 3 and 5). Every bad frame gets its documented answer (a close
 // code with a reason for plain clients; an error frame, connection open, for
 // v1 clients), nothing of it is stored (LLEN of chat:{room}:history), and the

@@ -1,4 +1,4 @@
-// Hardening: Redis crashes during traffic (PROTOCOL.md sections 4 and 8).
+// Hardening: Redis crashes during traffic (docs/protocol.md sections 4 and 8).
 // redis-server runs with an append-only file fsynced on every write and is
 // killed with SIGKILL while two gateways store messages from both sides, then
 // started again on the same port from its file. Every message sent is

@@ -1,4 +1,4 @@
-// Hardening: a gateway going away (PROTOCOL.md section 8). On SIGTERM every
+// Hardening: a gateway going away (docs/protocol.md section 8). On SIGTERM every
 // client of it gets 1001 ("going away"), even one that never answers, and it
 // exits 0 within SHUTDOWN_TIMEOUT while the other gateway of the room carries
 // on. On SIGKILL its clients just lose the connection; the other gateway does

@@ -1,4 +1,4 @@
-// Hardening: clients that are slow on purpose (PROTOCOL.md sections 1 and 5).
+// Hardening: clients that are slow on purpose (docs/protocol.md sections 1 and 5).
 // A reader that never reads is cut off (1008, slow consumer) once its
 // outbound queue (MAX_QUEUE_BYTES) is full, without the gateway's memory
 // growing with what flows to it and without the other readers of the room

@@ -1,4 +1,4 @@
-// History on join for plain clients (PROTOCOL.md sections 2, 3, 6): oldest
+// History on join for plain clients (docs/protocol.md sections 2, 3, 6): oldest
 // first, then live, trimmed to HISTORY_SIZE.
 
 #include "gateway_test.h"

@@ -1,4 +1,4 @@
-// The HTTP side of the gateway (PROTOCOL.md section 1): static files, health,
+// The HTTP side of the gateway (docs/protocol.md section 1): static files, health,
 // and requests to /websocket that are not WebSocket handshakes.
 
 #include <signal.h>
@@ -32,7 +32,7 @@ TEST_F(HttpEndpointsTest, PlainGetOnWebsocketGets400AndTheGatewayCarriesOn) {
 
   HttpResponse response = httpGet(gateway.port(), "/websocket");
   ASSERT_EQ(response.error, "");
-  // PROTOCOL.md allows 426 Upgrade Required as well.
+  // docs/protocol.md allows 426 Upgrade Required as well.
   EXPECT_TRUE(response.status == 400 || response.status == 426)
       << "GET /websocket without Upgrade got " << response.status << " " << response.reason;
 

@@ -1,4 +1,4 @@
-// What a plain client sends that the gateway cannot accept (PROTOCOL.md
+// What a plain client sends that the gateway cannot accept (docs/protocol.md
 // sections 2, 3 and 5): ignored, rewritten, or closed with a code and a reason;
 // never stored, never a crash.
 

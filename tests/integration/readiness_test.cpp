@@ -1,4 +1,4 @@
-// /readyz follows Redis (PROTOCOL.md sections 1 and 8): 503 while it cannot be
+// /readyz follows Redis (docs/protocol.md sections 1 and 8): 503 while it cannot be
 // reached, 200 once it is, 503 again when it goes away; the process itself
 // stays healthy throughout.
 

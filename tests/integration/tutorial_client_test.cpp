@@ -1,5 +1,5 @@
 // The tutorial's chat page (tests/tutorial/index.html) keeps working unmodified
-// (PROTOCOL.md section 2): the gateway serves it, and a WebSocket client that
+// (docs/protocol.md section 2): the gateway serves it, and a WebSocket client that
 // does exactly what its script does — connect to /websocket with no
 // subprotocol and no query, send {"username","text"}, render every frame as
 // "username: text" — chats with another one.

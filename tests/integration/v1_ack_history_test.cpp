@@ -1,4 +1,4 @@
-// The ack promise (PROTOCOL.md sections 1, 4 and 6): an acked message is in
+// The ack promise (docs/protocol.md sections 1, 4 and 6): an acked message is in
 // the room's history at once, as the REST API and Redis show, and a resend
 // with the same ref on the same connection is stored once and acked with the
 // same id.

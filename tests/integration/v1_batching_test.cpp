@@ -1,4 +1,4 @@
-// Batching (PROTOCOL.md section 4): a v1 client receiving a burst gets several
+// Batching (docs/protocol.md section 4): a v1 client receiving a burst gets several
 // JSON frames per WebSocket frame, separated by '\n', and still every message
 // exactly once and in order; a plain client in the same room always gets
 // exactly one message per WebSocket frame.

@@ -1,4 +1,4 @@
-// chat.v1 error frames (PROTOCOL.md sections 4, 5 and 8): each code but
+// chat.v1 error frames (docs/protocol.md sections 4, 5 and 8): each code but
 // rate_limited, with the frame's ref echoed, and the connection staying open
 // (a valid message is still acked afterwards). Binary frames and invalid
 // UTF-8 close the connection instead.

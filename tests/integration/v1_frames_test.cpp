@@ -1,4 +1,4 @@
-// Every chat.v1 frame type (PROTOCOL.md sections 3 and 4) across two gateways
+// Every chat.v1 frame type (docs/protocol.md sections 3 and 4) across two gateways
 // on one Redis: welcome, joined, message, ack, history, join and leave, and a
 // plain client sharing the room with v1 clients sees the same ids and bytes.
 

@@ -1,4 +1,4 @@
-// Gap repair (PROTOCOL.md sections 3, 4 and 8): when a gateway's subscriber
+// Gap repair (docs/protocol.md sections 3, 4 and 8): when a gateway's subscriber
 // connection dies (Redis CLIENT KILL TYPE pubsub) while messages are being
 // published, pub/sub loses messages; the gateway re-subscribes and fills the
 // gaps from history, so every client on every gateway, v1 or plain, still sees

@@ -1,5 +1,5 @@
 #pragma once
-// Helpers of the chat.v1 integration tests (PROTOCOL.md section 4), on top of
+// Helpers of the chat.v1 integration tests (docs/protocol.md section 4), on top of
 // the GatewayTest fixture and V1Client. Helpers that expect something throw
 // std::runtime_error saying what came instead (and what else was queued);
 // GoogleTest reports that as the test's failure.

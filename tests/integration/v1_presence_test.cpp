@@ -1,4 +1,4 @@
-// Presence (PROTOCOL.md sections 4, 6 and 8): a user's first connection in a
+// Presence (docs/protocol.md sections 4, 6 and 8): a user's first connection in a
 // room, on any gateway, is announced once, their last one leaving once; the
 // joined frame lists who is there, the joiner included; a gateway that dies
 // without a goodbye loses its users within PRESENCE_TTL. Plain clients neither

@@ -1,4 +1,4 @@
-// The REST API (PROTOCOL.md section 1): POST /api/rooms/{room}/messages with
+// The REST API (docs/protocol.md section 1): POST /api/rooms/{room}/messages with
 // the API key publishes like any client (same sequence, same delivery to v1
 // and plain clients on every gateway); a missing or wrong key gets 401, and
 // without API_KEY the endpoint is off (404). GET validates its query.

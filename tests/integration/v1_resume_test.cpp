@@ -1,4 +1,4 @@
-// Resume (PROTOCOL.md sections 4 and 6): a client that reconnects, to the
+// Resume (docs/protocol.md sections 4 and 6): a client that reconnects, to the
 // other gateway, with since=<last id it saw>&epoch=<epoch> gets exactly what
 // it missed, in order, then joined with recovered:true; past the retained
 // window, with a lost epoch or a since beyond the last id it gets

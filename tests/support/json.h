@@ -34,7 +34,7 @@ class JsonObject {
   std::shared_ptr<const Impl> impl_;
 };
 
-// A chat message frame (PROTOCOL.md section 3).
+// A chat message frame (docs/protocol.md section 3).
 struct ChatMessage {
   std::string type;
   std::string room;

@@ -18,7 +18,7 @@
 namespace chat::testing {
 
 // kAppendOnlyAlways keeps the data across a crash, for tests of what an
-// acknowledged message promises (PROTOCOL.md section 4: "durable as far as
+// acknowledged message promises (docs/protocol.md section 4: "durable as far as
 // Redis is"): append-only file, fsync on every write, no RDB snapshots.
 // kill() is then a crash without a goodbye, and restart() loads the file.
 enum class Persistence { kNone, kAppendOnlyAlways };

@@ -1,5 +1,5 @@
 #pragma once
-// A chat.v1 client for tests (PROTOCOL.md section 4), on top of WsClient. The
+// A chat.v1 client for tests (docs/protocol.md section 4), on top of WsClient. The
 // gateway may batch: one WebSocket text frame can hold several JSON frames
 // separated by '\n'. V1Client splits every WebSocket frame, checks that each
 // piece is one JSON object with a string `type` (an empty piece or anything

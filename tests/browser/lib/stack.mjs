@@ -312,7 +312,7 @@ ${backend('prefer_a', a, b)}${backend('prefer_b', b, a)}`;
   }
 }
 
-// ---- REST helpers (PROTOCOL.md section 1) ----
+// ---- REST helpers (docs/protocol.md section 1) ----
 export async function publish(base, room, username, text) {
   const res = await fetch(`${base}/api/rooms/${encodeURIComponent(room)}/messages`, {
     method: 'POST',

@@ -1,5 +1,5 @@
 // Plain-client frame decoding, message serialization and the stored frame
-// layout (common/protocol/codec.h, PROTOCOL.md sections 2 and 3).
+// layout (common/protocol/codec.h, docs/protocol.md sections 2 and 3).
 
 #include "protocol/codec.h"
 
@@ -238,7 +238,7 @@ TEST(DecodePlainFrameTest, RefusesInvalidJson) {
 
 TEST(DecodePlainFrameTest, RefusesBytesAfterTheObjectEvenAfterANul) {
   // NUL is valid UTF-8 but not JSON: a frame that carries anything after its
-  // object, NUL included, is malformed JSON (PROTOCOL.md section 2).
+  // object, NUL included, is malformed JSON (docs/protocol.md section 2).
   const std::string object = R"({"username":"a","text":"b"})";
   expectRefused(decodePlainFrame(object + std::string(1, '\0'), kMax), Refusal::kInvalidJson);
   expectRefused(decodePlainFrame(object + std::string(1, '\0') + "junk", kMax),

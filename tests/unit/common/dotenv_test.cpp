@@ -1,4 +1,4 @@
-// `.env` parsing (common/config/dotenv.h, PROTOCOL.md section 7).
+// `.env` parsing (common/config/dotenv.h, docs/protocol.md section 7).
 
 #include "config/dotenv.h"
 

@@ -1,4 +1,4 @@
-// REDIS_URL parsing (common/config/redis_url.h, PROTOCOL.md section 7).
+// REDIS_URL parsing (common/config/redis_url.h, docs/protocol.md section 7).
 
 #include "config/redis_url.h"
 

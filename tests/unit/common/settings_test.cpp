@@ -1,5 +1,5 @@
 // Configuration from the environment, `.env` and flags (common/config/settings.h,
-// PROTOCOL.md sections 5 and 7).
+// docs/protocol.md sections 5 and 7).
 
 #include "config/settings.h"
 
@@ -405,14 +405,14 @@ TEST(SettingsTest, DescribedDefaultsAreTheLoadedDefaults) {
   }
 }
 
-// PROTOCOL.md sections 5 and 7 name these settings and defaults, and section 7
+// docs/protocol.md sections 5 and 7 name these settings and defaults, and section 7
 // says `--help` lists every setting with its default.
 TEST(SettingsTest, HelpListsEverySettingOfTheProtocol) {
   struct Documented {
     const char* env;
     const char* defaultValue;  // nullptr: unset by default / not a fixed value
   };
-  // The settings of PROTOCOL.md sections 5 and 7 implemented so far; each
+  // The settings of docs/protocol.md sections 5 and 7 implemented so far; each
   // feature adds its own when it lands.
   const Documented documented[] = {
       {"PORT", "8080"},
@@ -446,7 +446,7 @@ TEST(SettingsTest, HelpListsEverySettingOfTheProtocol) {
   for (const auto& d : documented) {
     const auto it = rows.find(d.env);
     if (it == rows.end()) {
-      ADD_FAILURE() << d.env << " is documented in PROTOCOL.md but is not a setting";
+      ADD_FAILURE() << d.env << " is documented in docs/protocol.md but is not a setting";
       continue;
     }
     EXPECT_NE(help.find(it->second.flag), std::string::npos) << d.env << " missing from --help";

@@ -1,4 +1,4 @@
-// Tokens (PROTOCOL.md sections 5 and 10): HS256 with AUTH_SECRET, RS256 and
+// Tokens (docs/protocol.md sections 5 and 10): HS256 with AUTH_SECRET, RS256 and
 // ES256 with AUTH_PUBLIC_KEY, aud and iss, the 5 s leeway. Tokens are made by
 // tests/support/jwt_maker (OpenSSL), not by the verifier's libjwt.
 #include "auth/token_verifier.h"

@@ -1,5 +1,5 @@
 // The chat.v1 codec: client frame decoding and server frame encoding
-// (common/protocol/v1_codec.h, PROTOCOL.md sections 3, 4 and 5).
+// (common/protocol/v1_codec.h, docs/protocol.md sections 3, 4 and 5).
 
 #include "protocol/v1_codec.h"
 

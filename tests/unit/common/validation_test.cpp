@@ -1,4 +1,4 @@
-// Field rules of PROTOCOL.md section 3 (common/protocol/validation.h) and the
+// Field rules of docs/protocol.md section 3 (common/protocol/validation.h) and the
 // refusal tables (common/protocol/refusal.h).
 
 #include "protocol/validation.h"
