@@ -144,6 +144,51 @@
     if (last < text.length) parent.append(text.slice(last));
   }
 
+  // ---------- login: a token from TOKEN_URL, renewed before it expires ----------
+  function createLogin(sendRefresh) {
+    const login = { tokenUrl: '', current: '', exp: 0, timer: 0 };
+    const expOf = (token) => {
+      try {
+        const part = token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+        return Number(JSON.parse(atob(part)).exp) || 0;
+      } catch { return 0; }
+    };
+    async function fetchToken() {
+      const res = await fetch(login.tokenUrl, { credentials: 'same-origin', cache: 'no-store' });
+      if (!res.ok) throw new Error(`token: HTTP ${res.status}`);
+      const text = (await res.text()).trim();
+      let token = text;
+      try { token = JSON.parse(text).token ?? text; } catch { /* a bare token */ }
+      return String(token);
+    }
+    function scheduleRefresh() {
+      clearTimeout(login.timer);
+      if (!login.exp) return;
+      // A minute before exp (at least 5 s from now), on the open connection.
+      const inMs = Math.max(5000, login.exp * 1000 - Date.now() - 60000);
+      login.timer = setTimeout(async () => {
+        try {
+          login.current = await fetchToken();
+          login.exp = expOf(login.current);
+          sendRefresh(login.current);
+          scheduleRefresh();
+        } catch { login.timer = setTimeout(scheduleRefresh, 10000); }
+      }, inMs);
+    }
+    /** A token valid for at least a minute more, fetched when needed; '' when none comes. */
+    login.token = async () => {
+      if (!login.current || login.exp * 1000 < Date.now() + 60000) {
+        try {
+          login.current = await fetchToken();
+          login.exp = expOf(login.current);
+        } catch { return ''; }
+      }
+      scheduleRefresh();
+      return login.current;
+    };
+    return login;
+  }
+
   // ---------- socket: one WebSocket, reconnect with jittered exponential backoff ----------
   function createSocket({ url, onOpen, onFrame, onDown, onState }) {
     const BASE_MS = 500, MAX_MS = 8000, CONNECT_TIMEOUT_MS = 8000, STABLE_MS = 5000;
@@ -724,6 +769,11 @@
     }
 
     function onOpen() {
+      // With login on and a TOKEN_URL, the token is the first frame
+      // (docs/protocol.md section 10); the gateway answers with welcome.
+      if (login.tokenUrl) {
+        login.token().then((token) => { if (token) socket.send({ type: 'auth', token }); });
+      }
       const room = rooms.get(urlRoom);
       if (room) beginJoin(room);
     }
@@ -743,6 +793,8 @@
 
     function onWelcome(f) {
       online = { conn: f.conn };
+      // Logged in: the token's user is who this page is, no name to pick.
+      if (login.tokenUrl && typeof f.username === 'string' && f.username) username = f.username;
       if (typeof f.username === 'string' && f.username && f.username !== me) {
         me = f.username;
         for (const room of rooms.values()) {
@@ -985,6 +1037,7 @@
     document.querySelector('.skip-link').addEventListener('click', (e) => { e.preventDefault(); composer.focus(); });
 
     const socket = createSocket({ url: socketUrl, onOpen, onFrame, onDown, onState: updateStatus });
+    const login = createLogin((token) => socket.send({ type: 'refresh', token }));
 
     window.addEventListener('hashchange', onLocationChange);
     window.addEventListener('online', () => socket.nudge());
@@ -1014,7 +1067,16 @@
     activate(startRoom);
     renderUser();
     updateStatus();
-    socket.connect(); // with or without a name: reading needs none
+    // Login (docs/protocol.md section 10): /config.json says whether tokens are
+    // required and where the page gets one; a cookie (AUTH_COOKIE) needs nothing.
+    fetch('/config.json', { cache: 'no-store' })
+      .then((res) => (res.ok ? res.json() : {}))
+      .catch(() => ({}))
+      .then((config) => {
+        if (config.auth && typeof config.token_url === 'string') login.tokenUrl = config.token_url;
+        else if (config.auth && !config.auth_cookie) showNotice('This chat needs a login, and no TOKEN_URL is set.');
+        socket.connect(); // with or without a name: reading needs none
+      });
     if (matchMedia('(pointer: fine)').matches) composer.focus(); // no surprise keyboard on phones
   }
 

@@ -85,6 +85,18 @@ Server::Server(uv_loop_t* loop, common::Settings settings, WorkerSeat seat)
       sigterm_(loop, SIGTERM, [this] { drain(); }),
       sigint_(loop, SIGINT, [this] { drain(); }) {
   routes_
+      .exact("/config.json",
+             [this](lws* wsi, Session&, std::string_view) {
+               // What the bundled page needs to log in (docs/protocol.md section 10).
+               std::string body = R"({"auth":)";
+               body += settings_.tokenKeys().required() ? "true" : "false";
+               body += R"(,"token_url":)";
+               body += settings_.tokenUrl.empty() ? "null" : "\"" + settings_.tokenUrl + "\"";
+               body += R"(,"auth_cookie":)";
+               body += settings_.authCookie.empty() ? "false" : "true";
+               body += "}\n";
+               return respondText(wsi, 200, body, "application/json");
+             })
       .exact("/healthz",
              [](lws* wsi, Session&, std::string_view) { return respondText(wsi, 200, "ok\n"); })
       .exact("/readyz",

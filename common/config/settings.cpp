@@ -260,6 +260,16 @@ std::vector<Spec> specs(const SettingsSources& src) {
          s.authCookie = raw;
          return {};
        }},
+      {"TOKEN_URL", "",
+       "path on the page's origin where the bundled page gets a token (GET, with its cookies)",
+       [](Settings& s, const std::string& raw) -> std::string {
+         const bool ok = raw.empty() || (raw.size() <= 512 && raw.front() == '/' &&
+                                         raw.find_first_of("\"'<> \t\r\n\\") == std::string::npos &&
+                                         raw.substr(0, 2) != "//");
+         if (!ok) return "must be a path on the page's origin, as in /auth/chat-token";
+         s.tokenUrl = raw;
+         return {};
+       }},
       {"MAX_CONNECTIONS_PER_IP", "0",
        "WebSocket connections per client address and worker; 0: no cap",
        sizeIn(&Settings::maxConnectionsPerIp, 0, 10000000)},

@@ -50,6 +50,7 @@ struct Settings {
   std::string authAudience;       // required `aud` when not empty
   std::string authIssuer;         // required `iss` when not empty
   std::string authCookie;         // cookie that may carry the token
+  std::string tokenUrl;           // where the bundled page gets a token (a path)
 
   // What client tokens are checked against (any set: a token is required).
   TokenKeys tokenKeys() const { return {authSecret, authPublicKeyPem, authAudience, authIssuer}; }

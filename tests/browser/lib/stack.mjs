@@ -232,6 +232,42 @@ export class Stack {
   }
 
   /**
+   * haproxy as an app's one origin: /auth/ to the app on appPort (the test's
+   * token endpoint), everything else to gateway `gw`. Resolves with its URL.
+   */
+  async startAppProxy(gw, appPort) {
+    const port = await freePort();
+    const config = `global
+    log stdout format raw local0 notice
+
+defaults
+    mode http
+    log global
+    timeout connect 2s
+    timeout client 60s
+    timeout server 60s
+    timeout tunnel 1h
+
+frontend app
+    bind 127.0.0.1:${port}
+    use_backend app if { path_beg /auth/ }
+    default_backend gateway
+
+backend app
+    server app 127.0.0.1:${appPort}
+
+backend gateway
+    server ${gw.id} 127.0.0.1:${gw.port}
+`;
+    const cfg = path.join(this.dir, 'haproxy-app.cfg');
+    writeFileSync(cfg, config);
+    const proc = this.track(new Proc('haproxy-app', HAPROXY_BIN, ['-db', '-f', cfg], { logDir: this.dir }));
+    const url = `http://127.0.0.1:${port}`;
+    await this.waitReady(url, 'the app proxy', proc);
+    return url;
+  }
+
+  /**
    * haproxy with two frontends, so that pages land on gateways
    * deterministically: frontend A sends every connection to gateway A while
    * it is up and to B (backup) when it is not; frontend B the other way round.
