@@ -2,7 +2,9 @@
 
 #include <openssl/crypto.h>
 
+#include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <memory>
 
 #include "http/http_response.h"
@@ -59,7 +61,7 @@ bool isPost(lws* wsi) {
 }  // namespace
 
 RestApi::RestApi(const common::Settings& settings, MessageStore& store, ServerStats& stats)
-    : settings_(settings), store_(store), stats_(stats) {}
+    : settings_(settings), tokenKeys_(settings.tokenKeys()), store_(store), stats_(stats) {}
 
 int RestApi::onRequest(lws* wsi, HttpExchange*& exchange, std::string_view path) {
   const auto room = roomOfPath(path);
@@ -90,7 +92,36 @@ int RestApi::onRequest(lws* wsi, HttpExchange*& exchange, std::string_view path)
   return post ? 0 : startGet(wsi, *exchange);
 }
 
+std::optional<std::pair<unsigned, std::string>> RestApi::readRefusal(
+    lws* wsi, const std::string& room) const {
+  if (!tokenKeys_.required()) return std::nullopt;
+  // With login on, reading takes what a WebSocket would (docs/protocol.md
+  // section 1): a token (Bearer or ?token=) allowing the room, or the API key.
+  const std::string authorization = requestHeader(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
+  if (!settings_.apiKey.empty() && authorized(authorization)) return std::nullopt;
+  constexpr std::string_view kBearer = "Bearer ";
+  std::optional<std::string> token = queryArg(wsi, "token");
+  if (!token && authorization.substr(0, kBearer.size()) == kBearer)
+    token = authorization.substr(kBearer.size());
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  const auto check = common::verifyToken(token.value_or(""), tokenKeys_, now);
+  if (!check.claims) {
+    stats_.refuse(common::Refusal::kBadToken);
+    return std::pair{401u, jsonError("a valid token (or the API key) is required: " + check.error)};
+  }
+  const auto& rooms = check.claims->rooms;
+  if (rooms && std::find(rooms->begin(), rooms->end(), room) == rooms->end()) {
+    stats_.refuse(common::Refusal::kForbiddenRoom);
+    return std::pair{403u, jsonError("your token does not allow room " + room)};
+  }
+  return std::nullopt;
+}
+
 int RestApi::startGet(lws* wsi, HttpExchange& exchange) {
+  if (auto refusal = readRefusal(wsi, exchange.room))
+    return respondJson(wsi, refusal->first, refusal->second);
   const auto sinceArg = queryArg(wsi, "since");
   const auto limitArg = queryArg(wsi, "limit");
   std::optional<std::uint64_t> since;

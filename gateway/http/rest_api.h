@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -57,10 +58,15 @@ class RestApi {
 
  private:
   int startGet(lws* wsi, HttpExchange& exchange);
+  // Why a GET of `room` is refused (status, body), when login is on and the
+  // request carries no token allowing the room and not the API key.
+  std::optional<std::pair<unsigned, std::string>> readRefusal(lws* wsi,
+                                                              const std::string& room) const;
   void answerLater(std::uint64_t id, unsigned status, std::string body, std::string firstId = {});
   bool authorized(std::string_view authorizationHeader) const;
 
   const common::Settings& settings_;
+  common::TokenKeys tokenKeys_;
   MessageStore& store_;
   ServerStats& stats_;
   std::uint64_t nextId_ = 1;

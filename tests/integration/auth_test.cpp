@@ -5,6 +5,7 @@
 // tests/support/jwt_maker (OpenSSL), keys generated per test.
 #include <fstream>
 
+#include "http_client.h"
 #include "jwt_maker.h"
 #include "temp_dir.h"
 #include "v1_helpers.h"
@@ -157,6 +158,33 @@ TEST_F(AuthTest, ARefreshKeepsTheConnectionAndExpiryClosesItWith4001) {
   // erin, refreshed, is still served.
   sendAndAck(erin, "still here", "s1");
   EXPECT_FALSE(erin.isClosed());
+}
+
+// The REST read takes a token too (docs/protocol.md section 1): one that
+// allows the room, or the API key; nothing else.
+TEST_F(AuthTest, TheRestReadNeedsATokenForTheRoomOrTheApiKey) {
+  const KeyPair key = generateKeyPair(KeyKind::kEc);
+  const std::string apiKey = "rest-read-api-key-0123456789";
+  GatewayProcess& gateway = startWithKey(key, {{"API_KEY", apiKey}});
+  const std::string room = uniqueRoom();
+  const std::string path = "/api/rooms/" + room + "/messages";
+  const auto get = [&](const std::vector<std::pair<std::string, std::string>>& headers,
+                       const std::string& target) {
+    HttpRequest request;
+    request.target = target;
+    request.headers = headers;
+    return httpRequest(gateway.port(), request).status;
+  };
+  EXPECT_EQ(get({}, path), 401);
+  EXPECT_EQ(get({{"Authorization", "Bearer " + token(key, KeyKind::kEc, "ann", 60)}}, path), 200);
+  EXPECT_EQ(get({}, path + "?token=" + token(key, KeyKind::kEc, "ann", 60)), 200);
+  EXPECT_EQ(get({{"Authorization", "Bearer " + apiKey}}, path), 200);
+  EXPECT_EQ(get({{"Authorization", "Bearer not-a-token"}}, path), 401);
+  const std::string otherRooms = signJwtWithKey(
+      "{\"sub\":\"ann\",\"exp\":" + std::to_string(unixSecondsNow() + 60) +
+          ",\"aud\":\"chat\",\"iss\":\"https://login.test\",\"rooms\":[\"elsewhere\"]}",
+      key, KeyKind::kEc);
+  EXPECT_EQ(get({{"Authorization", "Bearer " + otherRooms}}, path), 403);
 }
 
 }  // namespace
