@@ -28,10 +28,10 @@ std::string jsonError(std::string_view message) {
   return body;
 }
 
-// "/api/rooms/{room}/messages" -> room; nullopt for any other path.
-std::optional<std::string_view> roomOfPath(std::string_view path) {
+// "/api/rooms/{room}/<kSuffix>" -> room; nullopt for any other path.
+std::optional<std::string_view> roomOfPath(std::string_view path,
+                                           std::string_view kSuffix = "/messages") {
   constexpr std::string_view kPrefix = "/api/rooms/";
-  constexpr std::string_view kSuffix = "/messages";
   if (path.substr(0, kPrefix.size()) != kPrefix || path.size() <= kPrefix.size() + kSuffix.size() ||
       path.substr(path.size() - kSuffix.size()) != kSuffix)
     return std::nullopt;
@@ -64,6 +64,8 @@ RestApi::RestApi(const common::Settings& settings, MessageStore& store, ServerSt
     : settings_(settings), tokenKeys_(settings.tokenKeys()), store_(store), stats_(stats) {}
 
 int RestApi::onRequest(lws* wsi, HttpExchange*& exchange, std::string_view path) {
+  if (const auto presenceRoom = roomOfPath(path, "/presence"))
+    return startPresence(wsi, exchange, *presenceRoom);
   const auto room = roomOfPath(path);
   if (!room) return respondJson(wsi, 404, jsonError("not found"));
   if (!common::isValidRoomName(*room))
@@ -117,6 +119,46 @@ std::optional<std::pair<unsigned, std::string>> RestApi::readRefusal(
     return std::pair{403u, jsonError("your token does not allow room " + room)};
   }
   return std::nullopt;
+}
+
+int RestApi::startPresence(lws* wsi, HttpExchange*& exchange, std::string_view room) {
+  // Operator API (docs/protocol.md section 10): the API key, and GET only.
+  if (settings_.apiKey.empty())
+    return respondJson(wsi, 404, jsonError("the operator API is off: API_KEY is not set"));
+  if (!authorized(requestHeader(wsi, WSI_TOKEN_HTTP_AUTHORIZATION)))
+    return respondJson(wsi, 401, jsonError("a valid Bearer API_KEY is required"));
+  if (isPost(wsi) || lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0)
+    return respondJson(wsi, 405, jsonError("use GET"));
+  if (!common::isValidRoomName(room))
+    return respondJson(wsi, 400, jsonError("bad room name: use 1-64 of A-Z a-z 0-9 _ . -"));
+  if (pending_.size() >= kMaxInFlight)
+    return respondJson(wsi, 429, jsonError("too many API requests in flight: retry shortly"));
+  delete exchange;
+  exchange = new HttpExchange;
+  exchange->id = nextId_++;
+  exchange->room = room;
+  pending_[exchange->id] = {wsi, exchange};
+  const bool sent = store_.present(
+      exchange->room, [this, id = exchange->id](std::optional<std::vector<std::string>> users) {
+        if (!users) {
+          answerLater(id, 503, jsonError("redis unavailable"));
+          return;
+        }
+        std::string body = "[";
+        for (const auto& user : *users) {
+          if (body.size() > 1) body += ',';
+          body += R"({"username":)";
+          common::appendJsonString(body, user);
+          body += '}';
+        }
+        body += "]\n";
+        answerLater(id, 200, std::move(body));
+      });
+  if (!sent) {
+    pending_.erase(exchange->id);
+    return respondJson(wsi, 503, jsonError("redis unavailable"));
+  }
+  return 0;
 }
 
 int RestApi::startGet(lws* wsi, HttpExchange& exchange) {

@@ -2,6 +2,7 @@
 // The HTTP API of docs/protocol.md section 1:
 //   GET  /api/rooms/{room}/messages?since=&limit=   stored messages, oldest first
 //   POST /api/rooms/{room}/messages                  server-side publish (Bearer API_KEY)
+//   GET  /api/rooms/{room}/presence                  who is present, any gateway (Bearer API_KEY)
 // Answers come from Redis, so a request waits in an HttpExchange owned by the
 // lws session until its reply is ready, then is written from the writable
 // callback. An exchange whose connection closes first is dropped by id.
@@ -58,6 +59,8 @@ class RestApi {
 
  private:
   int startGet(lws* wsi, HttpExchange& exchange);
+  // GET /api/rooms/{room}/presence (operator API, Bearer API_KEY).
+  int startPresence(lws* wsi, HttpExchange*& exchange, std::string_view room);
   // Why a GET of `room` is refused (status, body), when login is on and the
   // request carries no token allowing the room and not the API key.
   std::optional<std::pair<unsigned, std::string>> readRefusal(lws* wsi,

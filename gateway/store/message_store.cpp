@@ -201,6 +201,25 @@ bool MessageStore::read(std::string_view room, const HistoryQuery& query, ReadFn
       });
 }
 
+bool MessageStore::present(std::string_view room, PresentFn done) {
+  // Entries hold their expiry (Redis ms); the gateway's clock is close enough
+  // for a listing (the presence script sweeps by Redis' own).
+  const std::string now = std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                             std::chrono::system_clock::now().time_since_epoch())
+                                             .count());
+  return redis_.command(room, {"ZRANGEBYSCORE", keys_.presence(room), now, "+inf"},
+                        [done = std::move(done)](redisReply* reply) {
+                          if (reply == nullptr || reply->type != REDIS_REPLY_ARRAY) {
+                            done(std::nullopt);
+                            return;
+                          }
+                          std::vector<std::string> users;
+                          for (std::size_t i = 0; i < reply->elements; ++i)
+                            users.emplace_back(asString(reply->element[i]));
+                          done(std::move(users));
+                        });
+}
+
 bool MessageStore::presence(std::string_view room, PresenceOp op, std::string_view gatewayId,
                             std::chrono::milliseconds ttl, const std::vector<std::string>& users) {
   static constexpr std::string_view kOps[] = {"join", "refresh", "leave"};

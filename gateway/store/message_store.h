@@ -77,6 +77,11 @@ class MessageStore final : public HistorySource {
 
   bool read(std::string_view room, const HistoryQuery& query, ReadFn done) override;
 
+  // Everyone present in a room now, on any gateway (the operator API);
+  // nullopt when Redis is unavailable. False when not even sent.
+  using PresentFn = std::function<void(std::optional<std::vector<std::string>>)>;
+  bool present(std::string_view room, PresentFn done);
+
   // Registers, refreshes or removes this gateway's presence entries for
   // `users` in a room; Redis publishes the join and leave events.
   bool presence(std::string_view room, PresenceOp op, std::string_view gatewayId,

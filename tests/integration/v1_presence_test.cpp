@@ -10,6 +10,8 @@
 
 #include <algorithm>
 
+#include "http_client.h"
+#include "json_raw.h"
 #include "v1_helpers.h"
 
 namespace chat::testing {
@@ -158,6 +160,38 @@ TEST_F(V1PresenceTest, KilledGatewayLosesItsUsersWithinPresenceTtl) {
       EXPECT_NE(frame.string("event"), "leave") << "only bob left: " << frame.raw();
     }
   }
+}
+
+// The operator API lists everyone present, whichever gateway holds them
+// (docs/protocol.md section 10): Bearer API_KEY, 401 without it.
+TEST_F(V1PresenceTest, TheOperatorApiListsEveryonePresent) {
+  const std::string apiKey = "presence-api-key-0123456789";
+  GatewayProcess& a = startGateway(v1Env({{"API_KEY", apiKey}}));
+  GatewayProcess& b = startGateway(v1Env({{"API_KEY", apiKey}}));
+  ASSERT_TRUE(a.waitReady() && b.waitReady());
+  const std::string room = uniqueRoom();
+  V1Session alice = joinV1(a, room, "alice");
+  V1Session bob = joinV1(b, room, "bob");
+  const auto list = [&](const std::string& key) {
+    HttpRequest request;
+    request.target = "/api/rooms/" + room + "/presence";
+    if (!key.empty()) request.headers = {{"Authorization", "Bearer " + key}};
+    return httpRequest(a.port(), request);
+  };
+  const HttpResponse both = list(apiKey);
+  ASSERT_EQ(both.status, 200) << both.body;
+  EXPECT_EQ(both.header("content-type"), "application/json");
+  std::vector<std::string> names;
+  const auto entries = rawArrayElements(both.body);
+  ASSERT_TRUE(entries) << both.body;
+  for (const std::string& entry : *entries) {
+    const auto object = JsonObject::parse(entry);
+    ASSERT_TRUE(object && object->string("username")) << entry;
+    names.push_back(*object->string("username"));
+  }
+  EXPECT_EQ(sorted(names), (std::vector<std::string>{"alice", "bob"})) << both.body;
+  EXPECT_EQ(list("").status, 401);
+  EXPECT_EQ(list("wrong-key-0123456789").status, 401);
 }
 
 }  // namespace
