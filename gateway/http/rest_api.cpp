@@ -1,6 +1,7 @@
 #include "http/rest_api.h"
 
 #include <openssl/crypto.h>
+#include <rapidjson/document.h>
 
 #include <algorithm>
 #include <charconv>
@@ -18,6 +19,8 @@ constexpr std::string_view kJson = "application/json";
 constexpr std::uint64_t kMaxId = std::uint64_t{1} << 53;
 constexpr std::uint64_t kMaxLimit = 1000;
 constexpr std::uint64_t kDefaultLimit = 100;
+constexpr std::string_view kMessagesPath = "/api/messages";
+constexpr std::size_t kMaxRoomsPerPublish = 100;
 // API requests waiting for Redis, per worker.
 constexpr std::size_t kMaxInFlight = 64;
 
@@ -66,6 +69,20 @@ RestApi::RestApi(const common::Settings& settings, MessageStore& store, ServerSt
 int RestApi::onRequest(lws* wsi, HttpExchange*& exchange, std::string_view path) {
   if (const auto presenceRoom = roomOfPath(path, "/presence"))
     return startPresence(wsi, exchange, *presenceRoom);
+  if (path == kMessagesPath) {
+    if (!isPost(wsi)) return respondJson(wsi, 405, jsonError("use POST"));
+    if (settings_.apiKey.empty())
+      return respondJson(wsi, 404, jsonError("the operator API is off: API_KEY is not set"));
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0)
+      return respondJson(wsi, 400,
+                         jsonError("send a chunked body as a connection's first request"));
+    if (pending_.size() >= kMaxInFlight)
+      return respondJson(wsi, 429, jsonError("too many API requests in flight: retry shortly"));
+    delete exchange;
+    exchange = new HttpExchange;
+    exchange->id = nextId_++;
+    return 0;  // answered once the body is in (onBodyComplete)
+  }
   const auto room = roomOfPath(path);
   if (!room) return respondJson(wsi, 404, jsonError("not found"));
   if (!common::isValidRoomName(*room))
@@ -231,15 +248,84 @@ int RestApi::onBodyComplete(lws* wsi, HttpExchange* exchange) {
   if (exchange->bodyTooLarge && authorized(authorization))
     return respondJson(wsi, 413, jsonError("body too large"));
   pending_[exchange->id] = {wsi, exchange};
-  publish(exchange->room, authorization, exchange->body,
-          [this, id = exchange->id](unsigned status, std::string body) {
-            answerLater(id, status, std::move(body));
-          });
+  auto answer = [this, id = exchange->id](unsigned status, std::string body) {
+    answerLater(id, status, std::move(body));
+  };
+  if (exchange->room.empty())
+    publishToRooms(authorization, exchange->body, std::move(answer));
+  else
+    publish(exchange->room, authorization, exchange->body, std::move(answer));
   return 0;
+}
+
+void RestApi::publishToRooms(std::string_view authorization, std::string_view body, Answer answer) {
+  if (!authorized(authorization))
+    return answer(401, jsonError("a valid Bearer API_KEY is required"));
+  if (body.size() > settings_.maxFrameBytes) return answer(413, jsonError("body too large"));
+  // Every room is checked before any is stored: a bad one stores nothing.
+  auto decoded = common::decodePlainFrame(body, settings_.maxTextCodePoints);
+  if (decoded.refusal) return answer(400, jsonError(decoded.reason));
+  rapidjson::Document doc;
+  doc.Parse(body.data(), body.size());
+  const auto roomsIt = doc.FindMember("rooms");
+  if (roomsIt == doc.MemberEnd() || !roomsIt->value.IsArray() || roomsIt->value.Empty() ||
+      roomsIt->value.Size() > kMaxRoomsPerPublish)
+    return answer(400, jsonError("rooms must be an array of 1 to 100 room names"));
+  std::vector<std::string> rooms;
+  for (const auto& room : roomsIt->value.GetArray()) {
+    if (!room.IsString() || !common::isValidRoomName({room.GetString(), room.GetStringLength()}))
+      return answer(400, jsonError("bad room name: use 1-64 of A-Z a-z 0-9 _ . -"));
+    std::string name(room.GetString(), room.GetStringLength());
+    if (std::find(rooms.begin(), rooms.end(), name) != rooms.end())
+      return answer(400, jsonError("room " + name + " is listed twice"));
+    rooms.push_back(std::move(name));
+  }
+  ++stats_.messagesReceived;
+  const std::string message = common::encodeMessageBody(decoded.send->username, decoded.send->text);
+  // Stored room by room, in the order given; the answer lists them so.
+  storeNextRoom(
+      std::make_shared<RoomBatch>(RoomBatch{std::move(rooms), message, {}, std::move(answer)}));
+}
+
+void RestApi::storeNextRoom(const std::shared_ptr<RoomBatch>& batch) {
+  if (batch->stored.size() == batch->rooms.size()) {
+    std::string out = "[";
+    for (const auto& frame : batch->stored) {
+      if (out.size() > 1) out += ',';
+      out += frame;
+    }
+    batch->answer(201, out + "]\n");
+    return;
+  }
+  const std::string room = batch->rooms[batch->stored.size()];
+  const bool sent =
+      store_.store(room, batch->message, [this, batch, room](std::optional<StoredAck> ack) {
+        if (!ack) {
+          ++stats_.storeFailures;
+          batch->answer(503, jsonError("redis unavailable: stored in " +
+                                       std::to_string(batch->stored.size()) + " of " +
+                                       std::to_string(batch->rooms.size()) +
+                                       " rooms (the first ones listed)"));
+          return;
+        }
+        ++stats_.messagesStored;
+        batch->stored.push_back(
+            common::composeStoredFrame(room, ack->epoch, ack->id, ack->ts, batch->message));
+        storeNextRoom(batch);
+      });
+  if (!sent)
+    batch->answer(503,
+                  jsonError("redis unavailable: stored in " + std::to_string(batch->stored.size()) +
+                            " of " + std::to_string(batch->rooms.size()) + " rooms"));
 }
 
 void RestApi::postBuffered(std::string_view path, std::string_view authorization,
                            std::string_view body, Answer answer) {
+  if (path == kMessagesPath) {
+    if (settings_.apiKey.empty())
+      return answer(404, jsonError("the operator API is off: API_KEY is not set"));
+    return publishToRooms(authorization, body, std::move(answer));
+  }
   const auto room = roomOfPath(path);
   if (!room) return answer(404, jsonError("not found"));
   if (!common::isValidRoomName(*room))

@@ -3,6 +3,8 @@
 //   GET  /api/rooms/{room}/messages?since=&limit=   stored messages, oldest first
 //   POST /api/rooms/{room}/messages                  server-side publish (Bearer API_KEY)
 //   GET  /api/rooms/{room}/presence                  who is present, any gateway (Bearer API_KEY)
+//   POST /api/messages                               one message into several rooms (Bearer
+//   API_KEY)
 // Answers come from Redis, so a request waits in an HttpExchange owned by the
 // lws session until its reply is ready, then is written from the writable
 // callback. An exchange whose connection closes first is dropped by id.
@@ -12,10 +14,12 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "config/settings.h"
 #include "stats.h"
@@ -25,7 +29,7 @@ namespace chat::gateway {
 
 struct HttpExchange {
   std::uint64_t id = 0;
-  std::string room;
+  std::string room;  // empty for POST /api/messages (several rooms)
   std::string body;  // request body (POST)
   bool bodyTooLarge = false;
   bool answered = false;
@@ -53,11 +57,21 @@ class RestApi {
   using Answer = std::function<void(unsigned status, std::string body)>;
   void publish(const std::string& room, std::string_view authorization, std::string_view body,
                Answer answer);
+  // POST /api/messages: one message into several rooms (operator API).
+  void publishToRooms(std::string_view authorization, std::string_view body, Answer answer);
   // A POST to `path` whose whole body the RequestGate has read.
   void postBuffered(std::string_view path, std::string_view authorization, std::string_view body,
                     Answer answer);
 
  private:
+  // POST /api/messages: the rooms still to store into, and what is stored.
+  struct RoomBatch {
+    std::vector<std::string> rooms;
+    std::string message;
+    std::vector<std::string> stored;  // the stored frames, in the order of `rooms`
+    Answer answer;
+  };
+  void storeNextRoom(const std::shared_ptr<RoomBatch>& batch);
   int startGet(lws* wsi, HttpExchange& exchange);
   // GET /api/rooms/{room}/presence (operator API, Bearer API_KEY).
   int startPresence(lws* wsi, HttpExchange*& exchange, std::string_view room);

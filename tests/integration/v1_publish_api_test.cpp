@@ -164,5 +164,45 @@ TEST_F(V1PublishApiTest, GetRefusesBadQueriesWith400) {
   EXPECT_EQ(httpGet(gateway.port(), "/healthz").status, 200);
 }
 
+// POST /api/messages (operator API): one message into several rooms, stored
+// in the order given; a bad, repeated or 101st room stores nothing.
+TEST_F(V1PublishApiTest, OneMessageIntoSeveralRooms) {
+  GatewayProcess& gateway = startGateway(v1Env({{"API_KEY", kApiKey}}));
+  ASSERT_TRUE(gateway.waitReady());
+  const std::vector<std::string> rooms = {uniqueRoom("a"), uniqueRoom("b"), uniqueRoom("c")};
+  V1Session reader = joinV1(gateway, rooms[1], "reader");
+  const auto postMany = [&](const std::string& roomsJson, const std::string& key = kApiKey) {
+    HttpRequest request;
+    request.method = "POST";
+    request.target = "/api/messages";
+    request.headers = {{"Authorization", "Bearer " + key}, {"Content-Type", "application/json"}};
+    request.body = R"({"rooms":)" + roomsJson + R"(,"username":"ops","text":"maintenance at 6"})";
+    return httpRequest(gateway.port(), request);
+  };
+  const std::string three = "[\"" + rooms[0] + "\",\"" + rooms[1] + "\",\"" + rooms[2] + "\"]";
+  const HttpResponse stored = postMany(three);
+  ASSERT_EQ(stored.status, 201) << stored.body;
+  const std::vector<ChatMessage> answered = parseMessageArray(stored.body);
+  ASSERT_EQ(answered.size(), 3u);
+  for (std::size_t i = 0; i < rooms.size(); ++i) {
+    EXPECT_EQ(answered[i].room, rooms[i]);
+    EXPECT_EQ(answered[i].text, "maintenance at 6");
+    EXPECT_EQ(redisClient().strings({"LRANGE", historyKey(rooms[i]), "0", "-1"}),
+              std::vector<std::string>{answered[i].raw});
+  }
+  EXPECT_EQ(expectMessage(*reader.client).raw, answered[1].raw) << "live to the room's members";
+
+  // Refusals store nothing.
+  EXPECT_EQ(postMany("[\"" + rooms[0] + "\",\"bad room\"]").status, 400);
+  EXPECT_EQ(postMany("[\"" + rooms[0] + "\",\"" + rooms[0] + "\"]").status, 400);
+  std::string many = "[";
+  for (int i = 0; i < 101; ++i)
+    many += (i ? ",\"r" : "\"r") + std::to_string(i) + "\"";
+  EXPECT_EQ(postMany(many + "]").status, 400);
+  EXPECT_EQ(postMany("[]").status, 400);
+  EXPECT_EQ(postMany(three, "wrong-key-0123456789").status, 401);
+  EXPECT_EQ(redisClient().integer({"LLEN", historyKey(rooms[0])}), 1);
+}
+
 }  // namespace
 }  // namespace chat::testing
