@@ -138,6 +138,10 @@ Server::Server(uv_loop_t* loop, common::Settings settings, WorkerSeat seat)
     commands_.readPending(kReadAheadReads);
   });
   bus_.setOnReadinessChange([this] { reporter_.publish(false); });
+  // Operator commands every gateway carries out (docs/protocol.md section 10).
+  const auto onControl = [this](std::string_view payload) { onControlMessage(payload); };
+  bus_.setControlHandler(onControl);
+  if (clusterBus_) clusterBus_->setControlHandler(onControl);
   chat_.setOnStoreDone([this] {
     if (draining_) finishDrainIfIdle();
   });
@@ -218,6 +222,19 @@ bool Server::start() {
 std::string Server::readinessProblem() const {
   const WorkerProblem problem = health().problem;
   return problem == WorkerProblem::kNone ? std::string() : std::string(describe(problem));
+}
+
+void Server::onControlMessage(std::string_view payload) {
+  const auto username = common::parseDisconnectCommand(payload);
+  if (!username) return;
+  std::size_t closed = 0;
+  connections_.forEach([&](Connection& connection) {
+    if (connection.username() != *username) return;
+    connection.closeSoon(common::CloseCode::kDisconnected, "disconnected");
+    ++closed;
+  });
+  Log::info("user_disconnected",
+            {{"username", *username}, {"connections", std::to_string(closed)}});
 }
 
 std::string Server::degradedNote() const {

@@ -98,6 +98,9 @@ class Server final : public EndpointHandler, public ConnectionHandler {
   // link when the previous one did not come back within REDIS_TIMEOUT.
   void watchSubscriberLink();
   std::string readinessProblem() const;
+  // A message on the control channel: {"type":"disconnect","username":..}
+  // closes that user's connections here with 4002.
+  void onControlMessage(std::string_view payload);
   // Cluster shards that are down while others serve: a note for /readyz.
   std::string degradedNote() const;
   HandshakeRequest handshakeOf(lws* wsi) const;

@@ -18,6 +18,7 @@ enum class CloseCode : std::uint16_t {
   kMessageTooBig = 1009,
   kTryAgainLater = 1013,  // Redis unavailable
   kAuthFailed = 4001,     // no valid token: bad, missing, or expired (docs/protocol.md section 10)
+  kDisconnected = 4002,   // an operator disconnected the user (not a ban)
 };
 
 enum class Refusal : std::uint8_t {

@@ -412,4 +412,24 @@ std::optional<PresenceEvent> parsePresenceEvent(std::string_view frame) {
   return PresenceEvent{std::string(*room), std::string(*event), std::string(*username)};
 }
 
+std::string encodeDisconnectCommand(std::string_view username) {
+  std::string out = R"({"type":"disconnect")";
+  appendStringField(out, "username", username);
+  return out + "}";
+}
+
+std::optional<std::string> parseDisconnectCommand(std::string_view payload) {
+  if (payload.find('\0') != std::string_view::npos) return std::nullopt;
+  rapidjson::Document doc;
+  doc.Parse<kParseFlags>(payload.data(), payload.size());
+  if (doc.HasParseError() || !doc.IsObject()) return std::nullopt;
+  const auto type = doc.FindMember("type");
+  const auto username = doc.FindMember("username");
+  if (type == doc.MemberEnd() || !type->value.IsString() || view(type->value) != "disconnect" ||
+      username == doc.MemberEnd() || !username->value.IsString() ||
+      username->value.GetStringLength() == 0)
+    return std::nullopt;
+  return std::string(view(username->value));
+}
+
 }  // namespace chat::common

@@ -97,6 +97,11 @@ std::string encodeJoined(std::string_view room, std::string_view epoch, std::uin
                          std::optional<bool> recovered, const std::vector<std::string>& presence);
 
 // {"type":"ack","ref":..,"id":N,"ts":N}
+// The control channel's operator command {"type":"disconnect","username":..}
+// (docs/protocol.md section 10), and its reading (nullopt: not one).
+std::string encodeDisconnectCommand(std::string_view username);
+std::optional<std::string> parseDisconnectCommand(std::string_view payload);
+
 // {"type":"refreshed","exp":N}: a refresh's new token is in force until exp.
 std::string encodeRefreshed(std::int64_t expiresAt);
 

@@ -5,6 +5,7 @@
 // Every frame, including this gateway's own, arrives through the bus: local
 // and remote delivery are one path in one order. Loop thread only.
 
+#include <functional>
 #include <string_view>
 
 namespace chat::gateway {
@@ -33,6 +34,9 @@ class Bus {
   virtual bool subscribe(std::string_view room) = 0;
   virtual bool unsubscribe(std::string_view room) = 0;
   virtual bool ready() const = 0;
+  // Messages on the gateways' control channel (operator commands that every
+  // gateway carries out, e.g. disconnecting a user everywhere).
+  virtual void setControlHandler(std::function<void(std::string_view payload)> handler) = 0;
 };
 
 }  // namespace chat::gateway

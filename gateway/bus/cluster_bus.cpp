@@ -36,7 +36,16 @@ void ClusterBus::lose(const std::string& room, Placement& placement) {
   if (wasConfirmed) listener_->onRoomLost(room);
 }
 
+void ClusterBus::placeControl() {
+  const std::string channel = keys_.controlChannel();
+  ClusterLink* owner = topology_.ownerOf(channel);
+  control_ = {};
+  if (owner != nullptr && owner->subscriber && owner->subscriber->subscribe(channel))
+    control_.link = owner;
+}
+
 void ClusterBus::onSubscriberUp(ClusterLink& link) {
+  if (control_.link == nullptr) placeControl();
   if (!announcedUp_) {
     announcedUp_ = true;
     Log::info("bus_ready", {{"node", link.address.address()}});
@@ -47,12 +56,17 @@ void ClusterBus::onSubscriberUp(ClusterLink& link) {
 }
 
 void ClusterBus::onSubscriberDown(ClusterLink& link) {
+  if (control_.link == &link) placeControl();
   for (auto& [room, placement] : wanted_)
     if (placement.link == &link) lose(room, placement);
   if (!ready()) announcedUp_ = false;
 }
 
 void ClusterBus::onSubscribed(ClusterLink& link, std::string_view channel) {
+  if (isControl(channel)) {
+    control_.confirmed = control_.link == &link;
+    return;
+  }
   const auto room = keys_.roomOfChannel(channel);
   if (!room) return;
   const auto it = wanted_.find(*room);
@@ -66,6 +80,10 @@ void ClusterBus::onSubscribed(ClusterLink& link, std::string_view channel) {
 }
 
 void ClusterBus::onUnsubscribed(ClusterLink& link, std::string_view channel) {
+  if (isControl(channel)) {
+    if (control_.link == &link) placeControl();  // its slot moved
+    return;
+  }
   const auto room = keys_.roomOfChannel(channel);
   if (!room) return;
   const auto it = wanted_.find(*room);
@@ -81,6 +99,16 @@ void ClusterBus::onUnsubscribed(ClusterLink& link, std::string_view channel) {
 }
 
 void ClusterBus::onRefused(ClusterLink& link, std::string_view channel, std::string_view error) {
+  if (isControl(channel)) {
+    if (control_.link != &link) return;
+    control_ = {};
+    if (const auto redirect = parseRedirect(error);
+        redirect && redirect->kind == Redirect::Kind::kMoved) {
+      topology_.learn(*redirect);
+      placeControl();
+    }
+    return;
+  }
   const auto room = keys_.roomOfChannel(channel);
   if (!room) return;
   const auto it = wanted_.find(*room);
@@ -97,10 +125,19 @@ void ClusterBus::onRefused(ClusterLink& link, std::string_view channel, std::str
 }
 
 void ClusterBus::onMessage(std::string_view channel, std::string_view payload) {
+  if (isControl(channel)) {
+    if (controlHandler_) controlHandler_(payload);
+    return;
+  }
   if (const auto room = keys_.roomOfChannel(channel)) listener_->onRoomFrame(*room, payload);
 }
 
 void ClusterBus::onSlotsChanged() {
+  if (control_.link != topology_.ownerOf(keys_.controlChannel()) || control_.link == nullptr) {
+    if (control_.link != nullptr && control_.link->subscriber->isUp())
+      control_.link->subscriber->unsubscribe(keys_.controlChannel());
+    placeControl();
+  }
   for (auto& [room, placement] : wanted_) {
     ClusterLink* owner = topology_.ownerOf(keys_.channel(room));
     if (placement.link == owner && placement.link != nullptr) continue;

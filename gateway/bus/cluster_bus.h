@@ -29,6 +29,9 @@ class ClusterBus final : public Bus, public ShardEvents {
   bool subscribe(std::string_view room) override;
   bool unsubscribe(std::string_view room) override;
   bool ready() const override { return topology_.anySubscriberUp(); }
+  void setControlHandler(std::function<void(std::string_view)> handler) override {
+    controlHandler_ = std::move(handler);
+  }
 
   // ShardEvents
   void onSubscriberUp(ClusterLink& link) override;
@@ -48,12 +51,17 @@ class ClusterBus final : public Bus, public ShardEvents {
   void place(const std::string& room, Placement& placement);
   // The room's subscription is gone without being asked to go.
   void lose(const std::string& room, Placement& placement);
+  // The control channel, subscribed like a room where its slot lives.
+  void placeControl();
+  bool isControl(std::string_view channel) const { return channel == keys_.controlChannel(); }
 
   ClusterTopology& topology_;
   const RedisKeys& keys_;
   BusListener* listener_ = nullptr;
   bool announcedUp_ = false;
   common::StringMap<Placement> wanted_;
+  Placement control_;
+  std::function<void(std::string_view)> controlHandler_;
 };
 
 }  // namespace chat::gateway

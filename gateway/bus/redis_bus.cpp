@@ -58,6 +58,12 @@ void RedisBus::handlePubSub(const redisReply* reply) {
       lastHeartbeatAt_ = uv_now(loop_);
       return;
     }
+    if (channel == keys_.controlChannel()) {
+      const redisReply* payload = reply->element[2];
+      if (controlHandler_ && payload->type == REDIS_REPLY_STRING)
+        controlHandler_(std::string_view(payload->str, payload->len));
+      return;
+    }
     const redisReply* payload = reply->element[2];
     if (room && payload->type == REDIS_REPLY_STRING)
       listener_->onRoomFrame(*room, std::string_view(payload->str, payload->len));

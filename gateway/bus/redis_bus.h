@@ -34,6 +34,9 @@ class RedisBus final : public Bus {
   bool subscribe(std::string_view room) override;
   bool unsubscribe(std::string_view room) override;
   bool ready() const override { return connection_.isUp() && controlConfirmed_; }
+  void setControlHandler(std::function<void(std::string_view)> handler) override {
+    controlHandler_ = std::move(handler);
+  }
   bool connected() const { return connection_.isUp(); }
   unsigned reconnects() const { return connection_.reconnects(); }
   void readPending(int maxReads) { connection_.readPending(maxReads); }
@@ -57,6 +60,7 @@ class RedisBus final : public Bus {
   std::uint64_t lastHeartbeatAt_ = 0;
   BusListener* listener_ = nullptr;
   std::function<void()> onReadinessChange_;
+  std::function<void(std::string_view)> controlHandler_;
   bool controlConfirmed_ = false;
   RedisConnection connection_;  // last: its teardown runs callbacks that use the members above
 };

@@ -8,8 +8,10 @@
 #include <chrono>
 #include <memory>
 
+#include "config/redis_url.h"
 #include "http/http_response.h"
 #include "protocol/codec.h"
+#include "protocol/v1_codec.h"
 #include "protocol/validation.h"
 
 namespace chat::gateway {
@@ -41,6 +43,20 @@ std::optional<std::string_view> roomOfPath(std::string_view path,
   return path.substr(kPrefix.size(), path.size() - kPrefix.size() - kSuffix.size());
 }
 
+// "/api/users/{username}/disconnect" -> username (%-escapes decoded).
+std::optional<std::string> userToDisconnect(std::string_view path) {
+  constexpr std::string_view kPrefix = "/api/users/";
+  constexpr std::string_view kSuffix = "/disconnect";
+  if (path.substr(0, kPrefix.size()) != kPrefix || path.size() <= kPrefix.size() + kSuffix.size() ||
+      path.substr(path.size() - kSuffix.size()) != kSuffix)
+    return std::nullopt;
+  bool ok = true;
+  std::string user = common::percentDecode(
+      path.substr(kPrefix.size(), path.size() - kPrefix.size() - kSuffix.size()), ok);
+  if (!ok) return std::string();  // refused as a bad name
+  return user;
+}
+
 std::optional<std::uint64_t> parseNumber(const std::string& s, std::uint64_t min,
                                          std::uint64_t max) {
   std::uint64_t value = 0;
@@ -69,6 +85,7 @@ RestApi::RestApi(const common::Settings& settings, MessageStore& store, ServerSt
 int RestApi::onRequest(lws* wsi, HttpExchange*& exchange, std::string_view path) {
   if (const auto presenceRoom = roomOfPath(path, "/presence"))
     return startPresence(wsi, exchange, *presenceRoom);
+  if (const auto user = userToDisconnect(path)) return startDisconnect(wsi, *user);
   if (path == kMessagesPath) {
     if (!isPost(wsi)) return respondJson(wsi, 405, jsonError("use POST"));
     if (settings_.apiKey.empty())
@@ -136,6 +153,26 @@ std::optional<std::pair<unsigned, std::string>> RestApi::readRefusal(
     return std::pair{403u, jsonError("your token does not allow room " + room)};
   }
   return std::nullopt;
+}
+
+int RestApi::startDisconnect(lws* wsi, const std::string& username) {
+  // Operator API (docs/protocol.md section 10): every gateway closes that
+  // user's connections with 4002.
+  if (settings_.apiKey.empty())
+    return respondJson(wsi, 404, jsonError("the operator API is off: API_KEY is not set"));
+  if (!authorized(requestHeader(wsi, WSI_TOKEN_HTTP_AUTHORIZATION)))
+    return respondJson(wsi, 401, jsonError("a valid Bearer API_KEY is required"));
+  if (!isPost(wsi)) return respondJson(wsi, 405, jsonError("use POST"));
+  const auto checked = common::checkUsername(username);
+  if (checked.refusal || checked.username != username)
+    return respondJson(wsi, 400, jsonError("bad username: 1-32 characters, no control characters"));
+  const std::string payload = common::encodeDisconnectCommand(username);
+  // Sent and not waited for: the gateways act when it arrives (202).
+  if (!store_.publishControl(payload, [](bool) {}))
+    return respondJson(wsi, 503, jsonError("redis unavailable"));
+  return respondJson(wsi, 202,
+                     R"({"status":"disconnecting"})"
+                     "\n");
 }
 
 int RestApi::startPresence(lws* wsi, HttpExchange*& exchange, std::string_view room) {

@@ -3,8 +3,8 @@
 //   GET  /api/rooms/{room}/messages?since=&limit=   stored messages, oldest first
 //   POST /api/rooms/{room}/messages                  server-side publish (Bearer API_KEY)
 //   GET  /api/rooms/{room}/presence                  who is present, any gateway (Bearer API_KEY)
-//   POST /api/messages                               one message into several rooms (Bearer
-//   API_KEY)
+//   POST /api/messages                 one message into several rooms (Bearer API_KEY)
+//   POST /api/users/{user}/disconnect  close that user everywhere with 4002 (Bearer API_KEY)
 // Answers come from Redis, so a request waits in an HttpExchange owned by the
 // lws session until its reply is ready, then is written from the writable
 // callback. An exchange whose connection closes first is dropped by id.
@@ -73,6 +73,8 @@ class RestApi {
   };
   void storeNextRoom(const std::shared_ptr<RoomBatch>& batch);
   int startGet(lws* wsi, HttpExchange& exchange);
+  // POST /api/users/{username}/disconnect (operator API, Bearer API_KEY).
+  int startDisconnect(lws* wsi, const std::string& username);
   // GET /api/rooms/{room}/presence (operator API, Bearer API_KEY).
   int startPresence(lws* wsi, HttpExchange*& exchange, std::string_view room);
   // Why a GET of `room` is refused (status, body), when login is on and the

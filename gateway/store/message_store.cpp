@@ -201,6 +201,14 @@ bool MessageStore::read(std::string_view room, const HistoryQuery& query, ReadFn
       });
 }
 
+bool MessageStore::publishControl(std::string_view payload, std::function<void(bool)> done) {
+  // Routed like a room named "control": the channel's hash tag is {control}.
+  return redis_.command("control", {redis_.publishVerb(), keys_.controlChannel(), payload},
+                        [done = std::move(done)](redisReply* reply) {
+                          done(reply != nullptr && reply->type == REDIS_REPLY_INTEGER);
+                        });
+}
+
 bool MessageStore::present(std::string_view room, PresentFn done) {
   // Entries hold their expiry (Redis ms); the gateway's clock is close enough
   // for a listing (the presence script sweeps by Redis' own).

@@ -77,6 +77,10 @@ class MessageStore final : public HistorySource {
 
   bool read(std::string_view room, const HistoryQuery& query, ReadFn done) override;
 
+  // Publishes an operator command to every gateway (the control channel);
+  // `done` gets whether Redis took it.
+  bool publishControl(std::string_view payload, std::function<void(bool)> done);
+
   // Everyone present in a room now, on any gateway (the operator API);
   // nullopt when Redis is unavailable. False when not even sent.
   using PresentFn = std::function<void(std::optional<std::vector<std::string>>)>;

@@ -323,6 +323,24 @@ TEST_F(ClusterTest, PresenceCrossesGatewaysInRoomsOnEveryShard) {
   }
 }
 
+// The operator's disconnect crosses gateways through the control channel,
+// which lives on the primary of its own slot ({control}).
+TEST_F(ClusterTest, TheOperatorDisconnectReachesEveryGateway) {
+  const std::string apiKey = "cluster-api-key-0123456789";
+  GatewayProcess& a = startClusterGateway({{"API_KEY", apiKey}});
+  GatewayProcess& b = startClusterGateway({{"API_KEY", apiKey}});
+  const std::string room = uniqueRoom();
+  V1Session onA = joinV1(a, room, "mallory");
+  V1Session onB = joinV1(b, room, "mallory");
+  HttpRequest request;
+  request.method = "POST";
+  request.target = "/api/users/mallory/disconnect";
+  request.headers = {{"Authorization", "Bearer " + apiKey}};
+  ASSERT_EQ(httpRequest(a.port(), request).status, 202);
+  EXPECT_EQ(expectClose(onA.client->ws()).code, 4002);
+  EXPECT_EQ(expectClose(onB.client->ws()).code, 4002);
+}
+
 // CLUSTER_PUBSUB=classic: PUBLISH and SUBSCRIBE, which the cluster forwards
 // to every node; delivery is the same.
 TEST_F(ClusterTest, ClassicPubSubDeliversTheSame) {

@@ -194,5 +194,35 @@ TEST_F(V1PresenceTest, TheOperatorApiListsEveryonePresent) {
   EXPECT_EQ(list("wrong-key-0123456789").status, 401);
 }
 
+// POST /api/users/{username}/disconnect: every gateway closes that user's
+// connections with 4002; the others stay (docs/protocol.md section 10).
+TEST_F(V1PresenceTest, TheOperatorApiDisconnectsAUserEverywhere) {
+  const std::string apiKey = "disconnect-api-key-0123456789";
+  GatewayProcess& a = startGateway(v1Env({{"API_KEY", apiKey}}));
+  GatewayProcess& b = startGateway(v1Env({{"API_KEY", apiKey}}));
+  ASSERT_TRUE(a.waitReady() && b.waitReady());
+  const std::string room = uniqueRoom();
+  V1Session malloryA = joinV1(a, room, "mallory");
+  V1Session malloryB = joinV1(b, room, "mallory");
+  V1Session alice = joinV1(a, room, "alice");
+  const auto disconnect = [&](const std::string& user, const std::string& key) {
+    HttpRequest request;
+    request.method = "POST";
+    request.target = "/api/users/" + user + "/disconnect";
+    request.headers = {{"Authorization", "Bearer " + key}};
+    return httpRequest(b.port(), request).status;
+  };
+  EXPECT_EQ(disconnect("mallory", "wrong-key-0123456789"), 401);
+  EXPECT_EQ(disconnect("nobody-here", apiKey), 202) << "also when the user has no connection";
+  EXPECT_EQ(disconnect("mallory", apiKey), 202);
+  for (V1Session* session : {&malloryA, &malloryB}) {
+    const CloseInfo closed = expectClose(session->client->ws());
+    EXPECT_EQ(closed.code, 4002);
+    EXPECT_EQ(closed.reason, "disconnected");
+  }
+  sendAndAck(*alice.client, "still here", "a1");
+  EXPECT_FALSE(alice.client->isClosed());
+}
+
 }  // namespace
 }  // namespace chat::testing

@@ -30,6 +30,7 @@ class FakeBus final : public Bus {
     return true;
   }
   bool ready() const override { return up; }
+  void setControlHandler(std::function<void(std::string_view)>) override {}
 
   bool up = true;
   std::vector<std::string> calls;
