@@ -232,6 +232,14 @@
         if (openedAt && Date.now() - openedAt > STABLE_MS) attempt = 0;
         const wasOpen = !!openedAt;
         openedAt = 0;
+        // 4002: an operator disconnected this user; no reconnect by itself
+        // (docs/protocol.md section 10): a reload connects again.
+        if (ev.code === 4002) {
+          stopped = true;
+          setState('offline');
+          onDown(ev, wasOpen);
+          return;
+        }
         onDown(ev, wasOpen);
         scheduleRetry();
       };
@@ -258,6 +266,7 @@
     return {
       get state() { return state; },
       get retryAt() { return retryAt; },
+      get stopped() { return stopped; },
       connect,
       /** Closes the current socket (if any) and connects again at once. */
       restart() {
@@ -852,7 +861,12 @@
       clearTimeout(bannerTimer);
       const wasHidden = banner.hidden || banner.dataset.state !== 'offline';
       banner.dataset.state = 'offline';
-      $('banner-retry').hidden = state !== 'offline';
+      $('banner-retry').hidden = state !== 'offline' || socket.stopped;
+      if (socket.stopped) {
+        bannerText.textContent = 'You were disconnected by an operator. Reload the page to connect again.';
+        banner.hidden = false;
+        return;
+      }
       const paint = () => {
         const secs = Math.max(0, Math.ceil((socket.retryAt - Date.now()) / 1000));
         bannerText.textContent = (everOnline ? 'You are offline. ' : 'Cannot reach the chat server. ') +

@@ -11,7 +11,7 @@ import {
   cspViolations, launchBrowser, onlineUsers, openChat, screenshot, send, shownMessages, waitForText, waitOnline,
 } from './lib/browser.mjs';
 import {
-  Stack, gatewayBinary, httpStatus, outDir, publish, redisCommand, repoRoot, storedMessages, waitFor,
+  API_KEY, Stack, gatewayBinary, httpStatus, outDir, publish, redisCommand, repoRoot, storedMessages, waitFor,
 } from './lib/stack.mjs';
 
 const TEST_TIMEOUT = 60000;
@@ -476,6 +476,22 @@ test('when a room\'s history is lost (new epoch), the page starts the room over'
   });
   assert.equal(next.id, 2);
   await finish(ivy);
+});
+
+test('a page disconnected by an operator (4002) says so and does not reconnect by itself', { timeout: TEST_TIMEOUT }, async () => {
+  const gw = stack.gateways['gw-a'].url;
+  const zed = await open(`${gw}/#ops`, { username: 'zed' });
+  assert.equal(await waitOnline(zed.page), 'gw-a');
+  const res = await fetch(`${gw}/api/users/zed/disconnect`, {
+    method: 'POST', headers: { authorization: `Bearer ${API_KEY}` },
+  });
+  assert.equal(res.status, 202);
+  const banner = zed.page.getByTestId('offline-banner');
+  await waitFor('the disconnected banner', async () =>
+    /disconnected by an operator/.test((await banner.textContent()) ?? ''));
+  assert.equal(await zed.page.getByTestId('reconnect-button').isHidden(), true);
+  assert.equal(await zed.page.locator('[data-testid="connection-status"]').getAttribute('data-state'), 'offline');
+  await finish(zed);
 });
 
 test('when its gateway is killed, a page reconnects to the other one and misses nothing', { timeout: TEST_TIMEOUT }, async () => {
