@@ -99,6 +99,7 @@ void RoomHub::startHistoryRead(Room& room) {
   if (!anyone) return;  // every waiting replay is paused
   room.readInFlight = true;
   room.readBuffer.clear();
+  room.readPresence.clear();
   ++stats_.historyReads;
   Log::debug("history_read", {{"room", room.name},
                               {"members", std::to_string(room.syncing.size())},
@@ -155,6 +156,7 @@ void RoomHub::finishHistoryRead(const std::string& roomName, std::optional<Histo
              {{"room", roomName}, {"ok", slice ? "1" : "0"}, {"epoch", slice ? slice->epoch : ""}});
   if (!slice) {
     room->readBuffer.clear();
+    room->readPresence.clear();
     retryTimer_.once(timing_.readRetry, [this] { retryPendingReads(); });
     return;
   }
@@ -168,6 +170,9 @@ void RoomHub::finishHistoryRead(const std::string& roomName, std::optional<Histo
   room->epoch = slice->epoch;
   room->lastId = std::max(room->lastId, slice->lastId);
   room->present = slice->present;
+  // In pub/sub order: joins and leaves the snapshot already holds change nothing.
+  for (const auto& [joined, username] : std::exchange(room->readPresence, {}))
+    applyPresence(*room, joined, username);
 
   IdFrames history;
   history.reserve(slice->frames.size());
@@ -309,16 +314,22 @@ void RoomHub::deliverLive(Room& room, const FramePtr& frame, std::uint64_t id) {
   }
 }
 
+void RoomHub::applyPresence(Room& room, bool joined, const std::string& username) {
+  auto& present = room.present;
+  const auto it = std::find(present.begin(), present.end(), username);
+  if (joined && it == present.end()) present.push_back(username);
+  if (!joined && it != present.end()) present.erase(it);
+}
+
 void RoomHub::deliverEvent(Room& room, std::string_view bytes) {
   auto event = common::parsePresenceEvent(bytes);
   if (!event || event->room != room.name) {
     ++stats_.malformedFrames;
     return;
   }
-  auto& present = room.present;
-  const auto it = std::find(present.begin(), present.end(), event->username);
-  if (event->event == "join" && it == present.end()) present.push_back(event->username);
-  if (event->event == "leave" && it != present.end()) present.erase(it);
+  const bool joined = event->event == "join";
+  applyPresence(room, joined, event->username);
+  if (room.readInFlight) room.readPresence.emplace_back(joined, event->username);
   // Syncing members get the whole list in their `joined`.
   const auto frame = SharedFrame::make(bytes);
   for (Membership* m : room.live)

@@ -75,6 +75,9 @@ struct Room {
   bool readStale = false;  // the subscription was lost during the read: read again
   // Live frames that arrived while the read was in flight, with their ids.
   std::vector<std::pair<std::uint64_t, FramePtr>> readBuffer;
+  // Presence events that arrived while the read was in flight: applied again
+  // on top of the read's snapshot of who is present (which may predate them).
+  std::vector<std::pair<bool, std::string>> readPresence;  // (joined, username)
   std::string epoch;
   std::uint64_t lastId = 0;  // highest id seen in this epoch
   std::vector<std::string> present;
@@ -141,6 +144,7 @@ class RoomHub final : public BusListener {
                       std::uint64_t firstRead, std::optional<bool>& recovered);
   void deliverLive(Room& room, const FramePtr& frame, std::uint64_t id);
   void deliverEvent(Room& room, std::string_view frame);
+  static void applyPresence(Room& room, bool joined, const std::string& username);
   void resync(Room& room);
   void sweepEmptyRooms();
   void retryPendingReads();

@@ -60,7 +60,9 @@ class FakeMember final : public RoomMember {
     ++joined;
     lastRecovered = outcome.recovered;
     lastJoinedId = outcome.lastId;
+    if (outcome.present != nullptr) lastPresent = *outcome.present;
   }
+  std::vector<std::string> lastPresent;
   std::optional<bool> lastRecovered;
   std::uint64_t lastJoinedId = 0;
   std::vector<std::uint64_t> ids;
@@ -129,6 +131,22 @@ class RoomHubTest : public ::testing::Test {
   HubStats hubStats_;
   std::unique_ptr<RoomHub> hub_;
 };
+
+// A leave published while a joiner's read is in flight must not be undone by
+// the read's snapshot of who is present, which Redis may have taken before it.
+TEST_F(RoomHubTest, PresenceEventsDuringAReadAreAppliedOnTopOfItsSnapshot) {
+  FakeMember bob;
+  hub_->join(bob, "r");
+  hub_->onRoomSubscribed("r");
+  ASSERT_EQ(history_.reads.size(), 1u);
+  hub_->onRoomFrame("r", R"({"type":"presence","room":"r","event":"leave","username":"guest-1"})");
+  hub_->onRoomFrame("r", R"({"type":"presence","room":"r","event":"join","username":"carol"})");
+  HistorySlice h = history("r", 0, 0);
+  h.present = {"bob", "guest-1"};  // taken before the leave and the join
+  completeRead(std::move(h));
+  ASSERT_EQ(bob.joined, 1);
+  EXPECT_EQ(bob.lastPresent, (std::vector<std::string>{"bob", "carol"}));
+}
 
 TEST_F(RoomHubTest, FirstMemberSubscribesAndReadsHistoryOnlyAfterConfirmation) {
   FakeMember alice, bob;
