@@ -9,6 +9,7 @@
 #include "metrics/metrics_page.h"
 #include "protocol/v1_codec.h"
 #include "protocol/validation.h"
+#include "util/clock.h"
 #include "util/query.h"
 
 namespace chat::gateway {
@@ -205,12 +206,10 @@ bool Server::start() {
   if (settings_.tokenKeys().required()) {
     // Tokens expire on open connections; an `auth` frame has 5 s to come.
     tokenSweep_.every(std::chrono::seconds(1), [this] {
-      const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                           std::chrono::system_clock::now().time_since_epoch())
-                           .count();
-      chat_.closeUnauthenticated(
-          [this](const std::function<void(Connection&)>& fn) { connections_.forEach(fn); }, now,
-          uv_now(loop_));
+      const std::int64_t now = common::unixSeconds();
+      const std::uint64_t nowMs = uv_now(loop_);
+      connections_.forEach(
+          [&](Connection& connection) { chat_.closeIfUnauthenticated(connection, now, nowMs); });
     });
   }
   Log::info("listening", {{"port", std::to_string(port())},
@@ -372,9 +371,7 @@ bool Server::onUpgradeRequest(lws* wsi) {
     peer = peerAddress(wsi, settings_.trustedProxyHeader);
     state.connectionsFromPeer = connections_.connectionsFrom(peer);
   }
-  state.nowSeconds = std::chrono::duration_cast<std::chrono::seconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count();
+  state.nowSeconds = common::unixSeconds();
   auto admission = std::make_unique<Admission>(admission_.admit(handshakeOf(wsi), state));
   if (!admission->admitted()) {
     if (admission->counted) stats_.refuse(*admission->counted);

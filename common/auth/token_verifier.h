@@ -20,6 +20,14 @@ struct TokenClaims {
   std::string subject;
   std::optional<std::vector<std::string>> rooms;  // nullopt: any room
   std::int64_t expiresAt = 0;                     // `exp`, Unix seconds
+
+  // Whether the `rooms` claim lets the token's holder into `room`.
+  bool allows(std::string_view room) const {
+    if (!rooms) return true;
+    for (const auto& allowed : *rooms)
+      if (allowed == room) return true;
+    return false;
+  }
 };
 
 struct TokenCheck {

@@ -105,8 +105,7 @@ Admission AdmissionPolicy::admit(const HandshakeRequest& r, const AdmissionState
     // replaces them, with the same `sub`).
     auto check = common::verifyToken(token.value_or(""), tokenKeys_, state.nowSeconds);
     if (!check.claims) return refuse(401, check.error, common::Refusal::kBadToken);
-    const auto& rooms = check.claims->rooms;
-    if (rooms && std::find(rooms->begin(), rooms->end(), a.join.room) == rooms->end())
+    if (!check.claims->allows(a.join.room))
       return refuse(403, "your token does not allow room " + a.join.room,
                     common::Refusal::kForbiddenRoom);
     a.username = check.claims->subject;  // `sub` wins over ?username=

@@ -139,10 +139,11 @@ void ClusterBus::onSlotsChanged() {
     placeControl();
   }
   for (auto& [room, placement] : wanted_) {
-    ClusterLink* owner = topology_.ownerOf(keys_.channel(room));
+    const std::string channel = keys_.channel(room);
+    ClusterLink* owner = topology_.ownerOf(channel);
     if (placement.link == owner && placement.link != nullptr) continue;
     if (placement.link != nullptr && placement.link->subscriber->isUp())
-      placement.link->subscriber->unsubscribe(keys_.channel(room));
+      placement.link->subscriber->unsubscribe(channel);
     lose(room, placement);
     place(room, placement);
   }

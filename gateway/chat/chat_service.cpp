@@ -3,12 +3,12 @@
 #include <uv.h>
 
 #include <algorithm>
-#include <chrono>
 
 #include "log/log.h"
 #include "protocol/codec.h"
 #include "protocol/v1_codec.h"
 #include "protocol/validation.h"
+#include "util/clock.h"
 #include "util/utf8.h"
 
 namespace chat::gateway {
@@ -199,27 +199,20 @@ void ChatService::onV1Text(Connection& connection, std::string_view text) {
   }
 }
 
-std::int64_t ChatService::nowSeconds() const {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 void ChatService::v1Auth(Connection& connection, const common::V1ClientFrame& frame) {
-  auto check = common::verifyToken(frame.token, tokenKeys_, nowSeconds());
+  auto check = common::verifyToken(frame.token, tokenKeys_, common::unixSeconds());
   if (!check.claims) {
     stats_.refuse(common::Refusal::kBadToken);
     connection.closeSoon(common::CloseCode::kAuthFailed, check.error);
     return;
   }
-  const auto& rooms = check.claims->rooms;
   const std::string& room = connection.pendingRoom();
-  if (rooms && std::find(rooms->begin(), rooms->end(), room) == rooms->end()) {
+  if (!check.claims->allows(room)) {
     stats_.refuse(common::Refusal::kForbiddenRoom);
     connection.closeSoon(common::CloseCode::kAuthFailed, "your token does not allow room " + room);
     return;
   }
-  if (rooms) connection.setAllowedRooms(std::move(*check.claims->rooms));
+  if (check.claims->rooms) connection.setAllowedRooms(std::move(*check.claims->rooms));
   connection.setTokenExpiresAt(check.claims->expiresAt);
   const UrlJoin join = connection.authenticated(std::move(check.claims->subject));
   onOpen(connection, join);
@@ -230,7 +223,7 @@ void ChatService::v1Refresh(Connection& connection, const common::V1ClientFrame&
     sendError(connection, frame.ref, V1ErrorCode::kInvalid, "this gateway takes no tokens");
     return;
   }
-  auto check = common::verifyToken(frame.token, tokenKeys_, nowSeconds());
+  auto check = common::verifyToken(frame.token, tokenKeys_, common::unixSeconds());
   if (!check.claims) {
     sendError(connection, frame.ref, V1ErrorCode::kForbidden, check.error);
     return;
@@ -244,18 +237,15 @@ void ChatService::v1Refresh(Connection& connection, const common::V1ClientFrame&
   connection.send(common::encodeRefreshed(check.claims->expiresAt));
 }
 
-void ChatService::closeUnauthenticated(
-    const std::function<void(const std::function<void(Connection&)>&)>& forEachConnection,
-    std::int64_t now, std::uint64_t nowMs) {
-  forEachConnection([&](Connection& connection) {
-    if (connection.awaitingAuth() && nowMs >= connection.authDeadlineMs()) {
-      stats_.refuse(common::Refusal::kBadToken);
-      connection.closeSoon(common::CloseCode::kAuthFailed, "no token within 5 s");
-    } else if (connection.tokenExpiresAt() != 0 &&
-               now > connection.tokenExpiresAt() + common::kTokenLeewaySeconds) {
-      connection.closeSoon(common::CloseCode::kAuthFailed, "token expired");
-    }
-  });
+void ChatService::closeIfUnauthenticated(Connection& connection, std::int64_t nowSeconds,
+                                         std::uint64_t nowMs) {
+  if (connection.awaitingAuth() && nowMs >= connection.authDeadlineMs()) {
+    stats_.refuse(common::Refusal::kBadToken);
+    connection.closeSoon(common::CloseCode::kAuthFailed, "no token within 5 s");
+  } else if (connection.tokenExpiresAt() != 0 &&
+             nowSeconds > connection.tokenExpiresAt() + common::kTokenLeewaySeconds) {
+    connection.closeSoon(common::CloseCode::kAuthFailed, "token expired");
+  }
 }
 
 void ChatService::sendError(Connection& connection, std::string_view ref, V1ErrorCode code,

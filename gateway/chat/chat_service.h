@@ -35,11 +35,9 @@ class ChatService {
   // With `awaitingAuth`, a v1 client must first send its token (`auth`
   // frame): nothing goes out, and the URL's join waits, until it is checked.
   void onOpen(Connection& connection, const UrlJoin& join, bool awaitingAuth = false);
-  // Closes (4001) connections whose token expired, and those still waiting
-  // for their `auth` frame past its deadline. Called every second.
-  void closeUnauthenticated(
-      const std::function<void(const std::function<void(Connection&)>&)>& forEachConnection,
-      std::int64_t nowSeconds, std::uint64_t nowMs);
+  // Closes (4001) a connection whose token expired, or one still waiting for
+  // its `auth` frame past the deadline. Called for each, every second.
+  void closeIfUnauthenticated(Connection& connection, std::int64_t nowSeconds, std::uint64_t nowMs);
   // A connection is closing: it leaves every room.
   void onClose(Connection& connection);
   // A complete text message. A refusal that ends the connection closes it
@@ -66,7 +64,6 @@ class ChatService {
   // The `auth` frame of a client admitted without a token.
   void v1Auth(Connection& connection, const common::V1ClientFrame& frame);
   void v1Refresh(Connection& connection, const common::V1ClientFrame& frame);
-  std::int64_t nowSeconds() const;
   void sendError(Connection& connection, std::string_view ref, common::V1ErrorCode code,
                  std::string_view message);
   // The frame's room, or the connection's first one; nullptr (with an error

@@ -13,6 +13,7 @@
 #include "protocol/codec.h"
 #include "protocol/v1_codec.h"
 #include "protocol/validation.h"
+#include "util/clock.h"
 
 namespace chat::gateway {
 namespace {
@@ -139,16 +140,13 @@ std::optional<std::pair<unsigned, std::string>> RestApi::readRefusal(
   std::optional<std::string> token = queryArg(wsi, "token");
   if (!token && authorization.substr(0, kBearer.size()) == kBearer)
     token = authorization.substr(kBearer.size());
-  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
+  const std::int64_t now = common::unixSeconds();
   const auto check = common::verifyToken(token.value_or(""), tokenKeys_, now);
   if (!check.claims) {
     stats_.refuse(common::Refusal::kBadToken);
     return std::pair{401u, jsonError("a valid token (or the API key) is required: " + check.error)};
   }
-  const auto& rooms = check.claims->rooms;
-  if (rooms && std::find(rooms->begin(), rooms->end(), room) == rooms->end()) {
+  if (!check.claims->allows(room)) {
     stats_.refuse(common::Refusal::kForbiddenRoom);
     return std::pair{403u, jsonError("your token does not allow room " + room)};
   }

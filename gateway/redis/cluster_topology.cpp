@@ -221,11 +221,15 @@ ClusterLink* ClusterTopology::ownerOf(std::string_view keyOrChannel) {
 bool ClusterTopology::command(std::string_view room, const std::vector<std::string_view>& argv,
                               ReplyFn fn) {
   if (stopped_) return false;
-  ClusterLink* owner = ownerOf(std::string("{") + std::string(room) + "}");
+  // Every key of a room carries its tag: the slot is the tag's.
+  const std::uint16_t slot = hashSlot("{" + std::string(room) + "}");
+  const int ownerIndex = slots_.ownerOf(slot);
+  ClusterLink* owner =
+      ownerIndex < 0 ? nullptr : links_[static_cast<std::size_t>(ownerIndex)].get();
   // The room's primary is known to be unreachable: unavailable now, not later.
   if (owner == nullptr || !owner->commands->isUp()) return false;
   auto request = std::make_shared<Request>();
-  request->slot = hashSlot(std::string("{") + std::string(room) + "}");
+  request->slot = slot;
   request->argv.assign(argv.begin(), argv.end());
   request->done = std::move(fn);
   request->deadline = uv_now(loop_) + kCommandPatienceMs;

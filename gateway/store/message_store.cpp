@@ -9,6 +9,7 @@
 
 #include "log/log.h"
 #include "store/scripts.h"
+#include "util/clock.h"
 
 namespace chat::gateway {
 namespace {
@@ -212,9 +213,7 @@ bool MessageStore::publishControl(std::string_view payload, std::function<void(b
 bool MessageStore::present(std::string_view room, PresentFn done) {
   // Entries hold their expiry (Redis ms); the gateway's clock is close enough
   // for a listing (the presence script sweeps by Redis' own).
-  const std::string now = std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                             std::chrono::system_clock::now().time_since_epoch())
-                                             .count());
+  const std::string now = std::to_string(common::unixMillis());
   return redis_.command(room, {"ZRANGEBYSCORE", keys_.presence(room), now, "+inf"},
                         [done = std::move(done)](redisReply* reply) {
                           if (reply == nullptr || reply->type != REDIS_REPLY_ARRAY) {
