@@ -17,6 +17,8 @@ constexpr std::string_view kHeaderRoom = R"({"type":"message","room":")";
 constexpr std::string_view kHeaderEpoch = R"(","epoch":")";
 constexpr std::string_view kHeaderId = R"(","id":)";
 constexpr std::string_view kHeaderTs = R"(,"ts":)";
+constexpr std::string_view kTombstoneTail = R"("deleted":true})";
+constexpr std::string_view kDeleteHead = R"({"type":"delete","room":")";
 
 PlainDecodeResult refuse(Refusal r, std::string reason) {
   return {std::nullopt, r, std::move(reason)};
@@ -143,7 +145,38 @@ std::optional<MessageHeader> parseMessageHeader(std::string_view frame) {
   if (!isValidRoomName(*room) || frame.back() != '}') return std::nullopt;
   h.room = *room;
   h.epoch = *epoch;
+  h.deleted = in == kTombstoneTail;
   return h;
+}
+
+std::string composeTombstone(const MessageHeader& header) {
+  return composeStoredFrame(header.room, header.epoch, header.id, header.ts, kTombstoneTail);
+}
+
+std::string composeDeleteEvent(std::string_view room, std::string_view epoch, std::uint64_t id) {
+  std::string frame(kDeleteHead);
+  frame += room;
+  frame += kHeaderEpoch;
+  frame += epoch;
+  frame += kHeaderId;
+  frame += std::to_string(id);
+  frame += '}';
+  return frame;
+}
+
+std::optional<DeleteEvent> parseDeleteEvent(std::string_view frame) {
+  DeleteEvent event;
+  std::string_view in = frame;
+  if (!consume(in, kDeleteHead)) return std::nullopt;
+  auto room = consumeUntilQuote(in);
+  if (!room || !consume(in, kHeaderEpoch)) return std::nullopt;
+  auto epoch = consumeUntilQuote(in);
+  if (!epoch || !consume(in, kHeaderId) || !consumeInteger(in, event.id) || in != "}")
+    return std::nullopt;
+  if (!isValidRoomName(*room)) return std::nullopt;
+  event.room = *room;
+  event.epoch = *epoch;
+  return event;
 }
 
 }  // namespace chat::common

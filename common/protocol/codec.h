@@ -44,6 +44,7 @@ struct MessageHeader {
   std::string_view epoch;
   std::uint64_t id = 0;
   std::int64_t ts = 0;
+  bool deleted = false;  // a tombstone (docs/protocol.md section 10): no username, no text
 };
 
 // The full frame as the store script builds it (kept here so that tests and
@@ -55,6 +56,21 @@ std::string composeStoredFrame(std::string_view room, std::string_view epoch, st
 // nullopt for anything else (presence events, foreign publishers); views point
 // into `frame`.
 std::optional<MessageHeader> parseMessageHeader(std::string_view frame);
+
+// The tombstone the delete script leaves in history in place of a message:
+// the header's fields, then `"deleted":true}`.
+std::string composeTombstone(const MessageHeader& header);
+
+// `{"type":"delete","room":..,"epoch":..,"id":..}`, as the delete script
+// publishes it to tell v1 clients that a message was deleted.
+struct DeleteEvent {
+  std::string_view room;
+  std::string_view epoch;
+  std::uint64_t id = 0;
+};
+std::string composeDeleteEvent(std::string_view room, std::string_view epoch, std::uint64_t id);
+// Reads back a delete event; nullopt for anything else. Views point into `frame`.
+std::optional<DeleteEvent> parseDeleteEvent(std::string_view frame);
 
 // Appends `s` to `out` as a JSON string literal (quotes included).
 void appendJsonString(std::string& out, std::string_view s);

@@ -23,6 +23,9 @@ constexpr std::uint64_t kMaxId = std::uint64_t{1} << 53;
 constexpr std::uint64_t kMaxLimit = 1000;
 constexpr std::uint64_t kDefaultLimit = 100;
 constexpr std::string_view kMessagesPath = "/api/messages";
+constexpr std::string_view kRoomsPath = "/api/rooms";
+// GET /api/rooms lists at most this many rooms.
+constexpr std::size_t kMaxListedRooms = 10000;
 constexpr std::size_t kMaxRoomsPerPublish = 100;
 // API requests waiting for Redis, per worker.
 constexpr std::size_t kMaxInFlight = 64;
@@ -58,6 +61,16 @@ std::optional<std::string> userToDisconnect(std::string_view path) {
   return user;
 }
 
+// "/api/rooms/{room}/messages/{id}" -> (room, id text); nullopt for any other path.
+std::optional<std::pair<std::string_view, std::string>> messageOfPath(std::string_view path) {
+  constexpr std::string_view kMessages = "/messages/";
+  const auto cut = path.rfind(kMessages);
+  if (cut == std::string_view::npos) return std::nullopt;
+  const auto room = roomOfPath(path.substr(0, cut + kMessages.size() - 1));
+  if (!room) return std::nullopt;
+  return std::pair{*room, std::string(path.substr(cut + kMessages.size()))};
+}
+
 std::optional<std::uint64_t> parseNumber(const std::string& s, std::uint64_t min,
                                          std::uint64_t max) {
   std::uint64_t value = 0;
@@ -78,12 +91,23 @@ bool isPost(lws* wsi) {
   return lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
 }
 
+bool isGet(lws* wsi) {
+  return lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0;
+}
+
+bool isDelete(lws* wsi) {
+  return lws_hdr_total_length(wsi, WSI_TOKEN_DELETE_URI) > 0;
+}
+
 }  // namespace
 
 RestApi::RestApi(const common::Settings& settings, MessageStore& store, ServerStats& stats)
     : settings_(settings), tokenKeys_(settings.tokenKeys()), store_(store), stats_(stats) {}
 
 int RestApi::onRequest(lws* wsi, HttpExchange*& exchange, std::string_view path) {
+  if (path == kRoomsPath) return startRoomList(wsi, exchange);
+  if (const auto message = messageOfPath(path))
+    return startDelete(wsi, exchange, message->first, message->second);
   if (const auto presenceRoom = roomOfPath(path, "/presence"))
     return startPresence(wsi, exchange, *presenceRoom);
   if (const auto user = userToDisconnect(path)) return startDisconnect(wsi, *user);
@@ -156,10 +180,7 @@ std::optional<std::pair<unsigned, std::string>> RestApi::readRefusal(
 int RestApi::startDisconnect(lws* wsi, const std::string& username) {
   // Operator API (docs/protocol.md section 10): every gateway closes that
   // user's connections with 4002.
-  if (settings_.apiKey.empty())
-    return respondJson(wsi, 404, jsonError("the operator API is off: API_KEY is not set"));
-  if (!authorized(requestHeader(wsi, WSI_TOKEN_HTTP_AUTHORIZATION)))
-    return respondJson(wsi, 401, jsonError("a valid Bearer API_KEY is required"));
+  if (const auto refused = refuseOperator(wsi)) return *refused;
   if (!isPost(wsi)) return respondJson(wsi, 405, jsonError("use POST"));
   const auto checked = common::checkUsername(username);
   if (checked.refusal || checked.username != username)
@@ -175,21 +196,13 @@ int RestApi::startDisconnect(lws* wsi, const std::string& username) {
 
 int RestApi::startPresence(lws* wsi, HttpExchange*& exchange, std::string_view room) {
   // Operator API (docs/protocol.md section 10): the API key, and GET only.
-  if (settings_.apiKey.empty())
-    return respondJson(wsi, 404, jsonError("the operator API is off: API_KEY is not set"));
-  if (!authorized(requestHeader(wsi, WSI_TOKEN_HTTP_AUTHORIZATION)))
-    return respondJson(wsi, 401, jsonError("a valid Bearer API_KEY is required"));
-  if (isPost(wsi) || lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0)
-    return respondJson(wsi, 405, jsonError("use GET"));
+  if (const auto refused = refuseOperator(wsi)) return *refused;
+  if (!isGet(wsi)) return respondJson(wsi, 405, jsonError("use GET"));
   if (!common::isValidRoomName(room))
     return respondJson(wsi, 400, jsonError("bad room name: use 1-64 of A-Z a-z 0-9 _ . -"));
   if (pending_.size() >= kMaxInFlight)
     return respondJson(wsi, 429, jsonError("too many API requests in flight: retry shortly"));
-  delete exchange;
-  exchange = new HttpExchange;
-  exchange->id = nextId_++;
-  exchange->room = room;
-  pending_[exchange->id] = {wsi, exchange};
+  beginExchange(wsi, exchange, room);
   const bool sent = store_.present(
       exchange->room, [this, id = exchange->id](std::optional<std::vector<std::string>> users) {
         if (!users) {
@@ -202,6 +215,81 @@ int RestApi::startPresence(lws* wsi, HttpExchange*& exchange, std::string_view r
           body += R"({"username":)";
           common::appendJsonString(body, user);
           body += '}';
+        }
+        body += "]\n";
+        answerLater(id, 200, std::move(body));
+      });
+  if (!sent) {
+    pending_.erase(exchange->id);
+    return respondJson(wsi, 503, jsonError("redis unavailable"));
+  }
+  return 0;
+}
+
+std::optional<int> RestApi::refuseOperator(lws* wsi) const {
+  if (settings_.apiKey.empty())
+    return respondJson(wsi, 404, jsonError("the operator API is off: API_KEY is not set"));
+  if (!authorized(requestHeader(wsi, WSI_TOKEN_HTTP_AUTHORIZATION)))
+    return respondJson(wsi, 401, jsonError("a valid Bearer API_KEY is required"));
+  return std::nullopt;
+}
+
+void RestApi::beginExchange(lws* wsi, HttpExchange*& exchange, std::string_view room) {
+  delete exchange;
+  exchange = new HttpExchange;
+  exchange->id = nextId_++;
+  exchange->room = room;
+  pending_[exchange->id] = {wsi, exchange};
+}
+
+int RestApi::startDelete(lws* wsi, HttpExchange*& exchange, std::string_view room,
+                         const std::string& idText) {
+  // Operator API (docs/protocol.md section 10): the message becomes a tombstone.
+  if (const auto refused = refuseOperator(wsi)) return *refused;
+  if (!isDelete(wsi)) return respondJson(wsi, 405, jsonError("use DELETE"));
+  if (!common::isValidRoomName(room))
+    return respondJson(wsi, 400, jsonError("bad room name: use 1-64 of A-Z a-z 0-9 _ . -"));
+  const auto id = parseNumber(idText, 1, kMaxId);
+  if (!id) return respondJson(wsi, 400, jsonError("the message id must be a whole number >= 1"));
+  if (pending_.size() >= kMaxInFlight)
+    return respondJson(wsi, 429, jsonError("too many API requests in flight: retry shortly"));
+  beginExchange(wsi, exchange, room);
+  const bool sent = store_.remove(
+      exchange->room, *id, [this, id = exchange->id](MessageStore::DeleteResult result) {
+        switch (result) {
+          case MessageStore::DeleteResult::kDeleted:
+            return answerLater(id, 204, {});
+          case MessageStore::DeleteResult::kNotFound:
+            return answerLater(id, 404, jsonError("no message with that id in the room's history"));
+          case MessageStore::DeleteResult::kUnavailable:
+            return answerLater(id, 503, jsonError("redis unavailable"));
+        }
+      });
+  if (!sent) {
+    pending_.erase(exchange->id);
+    return respondJson(wsi, 503, jsonError("redis unavailable"));
+  }
+  return 0;
+}
+
+int RestApi::startRoomList(lws* wsi, HttpExchange*& exchange) {
+  // Operator API (docs/protocol.md section 10): rooms where someone is present.
+  if (const auto refused = refuseOperator(wsi)) return *refused;
+  if (!isGet(wsi)) return respondJson(wsi, 405, jsonError("use GET"));
+  if (pending_.size() >= kMaxInFlight)
+    return respondJson(wsi, 429, jsonError("too many API requests in flight: retry shortly"));
+  beginExchange(wsi, exchange, {});
+  const bool sent = store_.activeRooms(
+      kMaxListedRooms,
+      [this, id = exchange->id](std::optional<std::vector<MessageStore::RoomActivity>> rooms) {
+        if (!rooms) return answerLater(id, 503, jsonError("redis unavailable"));
+        std::string body = "[";
+        for (const auto& room : *rooms) {
+          if (body.size() > 1) body += ',';
+          body += R"({"room":)";
+          common::appendJsonString(body, room.room);
+          body += R"(,"online":)" + std::to_string(room.online) + R"(,"last_id":)" +
+                  std::to_string(room.lastId) + '}';
         }
         body += "]\n";
         answerLater(id, 200, std::move(body));

@@ -5,6 +5,8 @@
 //   GET  /api/rooms/{room}/presence                  who is present, any gateway (Bearer API_KEY)
 //   POST /api/messages                 one message into several rooms (Bearer API_KEY)
 //   POST /api/users/{user}/disconnect  close that user everywhere with 4002 (Bearer API_KEY)
+//   DELETE /api/rooms/{room}/messages/{id}  leave a tombstone in its place (Bearer API_KEY)
+//   GET  /api/rooms                    rooms where someone is present (Bearer API_KEY)
 // Answers come from Redis, so a request waits in an HttpExchange owned by the
 // lws session until its reply is ready, then is written from the writable
 // callback. An exchange whose connection closes first is dropped by id.
@@ -75,6 +77,15 @@ class RestApi {
   int startGet(lws* wsi, HttpExchange& exchange);
   // POST /api/users/{username}/disconnect (operator API, Bearer API_KEY).
   int startDisconnect(lws* wsi, const std::string& username);
+  // DELETE /api/rooms/{room}/messages/{id} (operator API, Bearer API_KEY).
+  int startDelete(lws* wsi, HttpExchange*& exchange, std::string_view room,
+                  const std::string& idText);
+  // GET /api/rooms (operator API, Bearer API_KEY).
+  int startRoomList(lws* wsi, HttpExchange*& exchange);
+  // The answer refusing an operator call (API off, or no valid API key), if any.
+  std::optional<int> refuseOperator(lws* wsi) const;
+  // A new exchange for `room` in the session's slot, waiting in pending_.
+  void beginExchange(lws* wsi, HttpExchange*& exchange, std::string_view room);
   // GET /api/rooms/{room}/presence (operator API, Bearer API_KEY).
   int startPresence(lws* wsi, HttpExchange*& exchange, std::string_view room);
   // Why a GET of `room` is refused (status, body), when login is on and the

@@ -1,6 +1,7 @@
 #include "rooms/presence_tracker.h"
 
 #include <algorithm>
+#include <utility>
 #include <vector>
 
 namespace chat::gateway {
@@ -21,7 +22,10 @@ PresenceTracker::PresenceTracker(uv_loop_t* loop, MessageStore& store, std::stri
 }
 
 void PresenceTracker::add(const std::string& room, const std::string& user) {
-  if (++rooms_[room][user] == 1) store_.presence(room, PresenceOp::kJoin, gatewayId_, ttl_, {user});
+  auto [roomIt, newRoom] = rooms_.try_emplace(room);
+  if (newRoom) store_.registerRooms({room}, ttl_);
+  if (++roomIt->second[user] == 1)
+    store_.presence(room, PresenceOp::kJoin, gatewayId_, ttl_, {user});
 }
 
 void PresenceTracker::remove(const std::string& room, const std::string& user) {
@@ -35,7 +39,10 @@ void PresenceTracker::remove(const std::string& room, const std::string& user) {
 }
 
 void PresenceTracker::refreshAll() {
+  std::vector<std::string> roomBatch;
   for (const auto& [room, users] : rooms_) {
+    roomBatch.push_back(room);
+    if (roomBatch.size() == kRefreshBatch) store_.registerRooms(std::exchange(roomBatch, {}), ttl_);
     std::vector<std::string> batch;
     for (const auto& [user, count] : users) {
       batch.push_back(user);
@@ -46,6 +53,7 @@ void PresenceTracker::refreshAll() {
     }
     if (!batch.empty()) store_.presence(room, PresenceOp::kRefresh, gatewayId_, ttl_, batch);
   }
+  if (!roomBatch.empty()) store_.registerRooms(roomBatch, ttl_);
 }
 
 }  // namespace chat::gateway

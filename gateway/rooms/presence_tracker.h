@@ -3,8 +3,9 @@
 // connections, mirrored into Redis with expiry. A user's first local
 // connection in a room registers them, the last one removes them, and a timer
 // refreshes every entry well inside PRESENCE_TTL, so a crashed gateway's users
-// vanish on their own. Redis decides when a user appears or disappears across
-// all gateways and publishes the events (scripts::kPresence). Loop thread only.
+// vanish on their own. The rooms themselves go into Redis' registry of
+// active rooms the same way (the operator API's list). Redis decides when a user appears or
+// disappears across all gateways and publishes the events (scripts::kPresence). Loop thread only.
 
 #include <chrono>
 #include <cstdint>

@@ -157,6 +157,7 @@ void RoomHub::finishHistoryRead(const std::string& roomName, std::optional<Histo
   if (!slice) {
     room->readBuffer.clear();
     room->readPresence.clear();
+    room->readDeletes.clear();
     retryTimer_.once(timing_.readRetry, [this] { retryPendingReads(); });
     return;
   }
@@ -182,8 +183,14 @@ void RoomHub::finishHistoryRead(const std::string& roomName, std::optional<Histo
       ++stats_.malformedFrames;
       continue;
     }
-    history.emplace_back(header->id, SharedFrame::make(bytes, header->ts));
+    // A delete that came while the read was in flight may postdate its snapshot.
+    const bool deletedMeanwhile = !header->deleted && room->readDeletes.count(header->id) > 0;
+    history.emplace_back(
+        header->id, deletedMeanwhile
+                        ? SharedFrame::make(common::composeTombstone(*header), header->ts, true)
+                        : SharedFrame::make(bytes, header->ts, header->deleted));
   }
+  room->readDeletes.clear();
   // Frames newer than the read, up to the first gap; a gap means another read.
   IdFrames newer;
   bool gap = false;
@@ -321,6 +328,30 @@ void RoomHub::applyPresence(Room& room, bool joined, const std::string& username
   if (!joined && it != present.end()) present.erase(it);
 }
 
+void RoomHub::deliverDelete(Room& room, const common::DeleteEvent& event, std::string_view bytes) {
+  if (event.room != room.name) {
+    ++stats_.malformedFrames;
+    return;
+  }
+  // Members that have the message hear of its deletion; a replay still to
+  // come gives the others its tombstone (from Redis, or from the read in
+  // flight, whose snapshot may predate the delete).
+  if (room.readInFlight) {
+    room.readDeletes.insert(event.id);
+    for (auto& [id, frame] : room.readBuffer) {
+      const auto header = id == event.id ? common::parseMessageHeader(frame->view()) : std::nullopt;
+      if (header && !header->deleted)
+        frame = SharedFrame::make(common::composeTombstone(*header), header->ts, true);
+    }
+  }
+  const auto frame = SharedFrame::make(bytes);
+  for (auto* list : {&room.live, &room.syncing}) {
+    for (Membership* m : *list) {
+      if (m->lastSentId >= event.id) m->member->deliverEvent(frame);
+    }
+  }
+}
+
 void RoomHub::deliverEvent(Room& room, std::string_view bytes) {
   auto event = common::parsePresenceEvent(bytes);
   if (!event || event->room != room.name) {
@@ -342,6 +373,10 @@ void RoomHub::onRoomFrame(std::string_view roomName, std::string_view bytes) {
   if (room == nullptr || room->subscription != Room::Subscription::kSubscribed) return;
   const auto header = common::parseMessageHeader(bytes);
   if (!header) {
+    if (const auto deleted = common::parseDeleteEvent(bytes)) {
+      deliverDelete(*room, *deleted, bytes);
+      return;
+    }
     deliverEvent(*room, bytes);
     return;
   }
@@ -349,7 +384,7 @@ void RoomHub::onRoomFrame(std::string_view roomName, std::string_view bytes) {
     ++stats_.malformedFrames;
     return;
   }
-  auto frame = SharedFrame::make(bytes, header->ts);
+  auto frame = SharedFrame::make(bytes, header->ts, header->deleted);
   const bool newEpoch = !room->epoch.empty() && header->epoch != room->epoch;
   const bool skipped = !newEpoch && room->lastId != 0 && header->id > room->lastId + 1;
   if (newEpoch || skipped) {

@@ -23,11 +23,13 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "bus/bus.h"
 #include "loop/uv_handles.h"
 #include "metrics/counter.h"
+#include "protocol/codec.h"
 #include "rooms/room_member.h"
 #include "store/message_store.h"
 #include "util/string_map.h"
@@ -78,6 +80,8 @@ struct Room {
   // Presence events that arrived while the read was in flight: applied again
   // on top of the read's snapshot of who is present (which may predate them).
   std::vector<std::pair<bool, std::string>> readPresence;  // (joined, username)
+  // Ids deleted while the read was in flight: tombstones in its snapshot.
+  std::unordered_set<std::uint64_t> readDeletes;
   std::string epoch;
   std::uint64_t lastId = 0;  // highest id seen in this epoch
   std::vector<std::string> present;
@@ -144,6 +148,7 @@ class RoomHub final : public BusListener {
                       std::uint64_t firstRead, std::optional<bool>& recovered);
   void deliverLive(Room& room, const FramePtr& frame, std::uint64_t id);
   void deliverEvent(Room& room, std::string_view frame);
+  void deliverDelete(Room& room, const common::DeleteEvent& event, std::string_view frame);
   static void applyPresence(Room& room, bool joined, const std::string& username);
   void resync(Room& room);
   void sweepEmptyRooms();

@@ -2,6 +2,7 @@
 
 #include <openssl/sha.h>
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <memory>
@@ -81,10 +82,15 @@ MessageStore::MessageStore(RedisRouter& redis, const RedisKeys& keys, std::size_
       ackReplicas_(ackReplicas),
       store_{scripts::kStore, sha1Hex(scripts::kStore)},
       read_{scripts::kRead, sha1Hex(scripts::kRead)},
-      presence_{scripts::kPresence, sha1Hex(scripts::kPresence)} {}
+      presence_{scripts::kPresence, sha1Hex(scripts::kPresence)},
+      delete_{scripts::kDelete, sha1Hex(scripts::kDelete)},
+      registerRooms_{scripts::kRegisterRooms, sha1Hex(scripts::kRegisterRooms)},
+      activeRooms_{scripts::kActiveRooms, sha1Hex(scripts::kActiveRooms)},
+      roomSummary_{scripts::kRoomSummary, sha1Hex(scripts::kRoomSummary)} {}
 
 void MessageStore::loadScripts(RedisConnection& link) {
-  for (const Script* script : {&store_, &read_, &presence_}) {
+  for (const Script* script :
+       {&store_, &read_, &presence_, &delete_, &registerRooms_, &activeRooms_, &roomSummary_}) {
     link.command({"SCRIPT", "LOAD", script->source},
                  [](redisReply* reply) { logScriptError("load", reply); });
   }
@@ -204,7 +210,8 @@ bool MessageStore::read(std::string_view room, const HistoryQuery& query, ReadFn
 
 bool MessageStore::publishControl(std::string_view payload, std::function<void(bool)> done) {
   // Routed like a room named "control": the channel's hash tag is {control}.
-  return redis_.command("control", {redis_.publishVerb(), keys_.controlChannel(), payload},
+  return redis_.command(RedisKeys::kControlTag,
+                        {redis_.publishVerb(), keys_.controlChannel(), payload},
                         [done = std::move(done)](redisReply* reply) {
                           done(reply != nullptr && reply->type == REDIS_REPLY_INTEGER);
                         });
@@ -244,6 +251,85 @@ bool MessageStore::presence(std::string_view room, PresenceOp op, std::string_vi
   }
   return evalScript(room, presence_, std::move(keys), std::move(args),
                     [](redisReply* reply) { logScriptError("presence", reply); });
+}
+
+bool MessageStore::remove(std::string_view room, std::uint64_t id, DeleteFn done) {
+  return evalScript(room, delete_, {keys_.seq(room), keys_.history(room)},
+                    {std::to_string(id), keys_.channel(room), std::string(redis_.publishVerb())},
+                    [done = std::move(done)](redisReply* reply) {
+                      if (reply == nullptr || reply->type != REDIS_REPLY_INTEGER) {
+                        logScriptError("delete", reply);
+                        done(DeleteResult::kUnavailable);
+                        return;
+                      }
+                      done(reply->integer == 0 ? DeleteResult::kNotFound : DeleteResult::kDeleted);
+                    });
+}
+
+bool MessageStore::registerRooms(const std::vector<std::string>& rooms,
+                                 std::chrono::milliseconds ttl) {
+  std::vector<std::string> args{std::to_string(ttl.count())};
+  args.insert(args.end(), rooms.begin(), rooms.end());
+  return evalScript(RedisKeys::kActiveRoomsTag, registerRooms_, {keys_.activeRooms()},
+                    std::move(args),
+                    [](redisReply* reply) { logScriptError("register_rooms", reply); });
+}
+
+bool MessageStore::activeRooms(std::size_t limit, ActiveRoomsFn done) {
+  // The registry names the rooms; each room's counts come from its own node.
+  return evalScript(RedisKeys::kActiveRoomsTag, activeRooms_, {keys_.activeRooms()},
+                    {std::to_string(limit)}, [this, done = std::move(done)](redisReply* reply) {
+                      if (reply == nullptr || reply->type != REDIS_REPLY_ARRAY) {
+                        logScriptError("active_rooms", reply);
+                        done(std::nullopt);
+                        return;
+                      }
+                      struct Gathering {
+                        std::vector<RoomActivity> rooms;
+                        std::size_t waiting = 0;
+                        bool failed = false;
+                        ActiveRoomsFn done;
+                        void finishOne() {
+                          if (--waiting > 0) return;
+                          if (failed) return done(std::nullopt);
+                          std::erase_if(rooms, [](const RoomActivity& r) { return r.online == 0; });
+                          std::sort(rooms.begin(), rooms.end(), [](const auto& a, const auto& b) {
+                            return a.online != b.online ? a.online > b.online : a.room < b.room;
+                          });
+                          done(std::move(rooms));
+                        }
+                      };
+                      auto gathering = std::make_shared<Gathering>();
+                      gathering->done = done;
+                      gathering->rooms.resize(reply->elements);
+                      gathering->waiting =
+                          reply->elements + 1;  // + 1: finished below, after every send
+                      for (std::size_t i = 0; i < reply->elements; ++i) {
+                        RoomActivity& activity = gathering->rooms[i];
+                        activity.room = asString(reply->element[i]);
+                        const bool sent = evalScript(
+                            activity.room, roomSummary_,
+                            {keys_.presence(activity.room), keys_.seq(activity.room)}, {},
+                            [gathering, i](redisReply* summary) {
+                              if (summary == nullptr || summary->type != REDIS_REPLY_ARRAY ||
+                                  summary->elements != 2) {
+                                logScriptError("room_summary", summary);
+                                gathering->failed = true;
+                              } else {
+                                gathering->rooms[i].online =
+                                    asInteger<std::uint64_t>(summary->element[0]).value_or(0);
+                                gathering->rooms[i].lastId =
+                                    asInteger<std::uint64_t>(summary->element[1]).value_or(0);
+                              }
+                              gathering->finishOne();
+                            });
+                        if (!sent) {
+                          gathering->failed = true;
+                          --gathering->waiting;
+                        }
+                      }
+                      gathering->finishOne();
+                    });
 }
 
 }  // namespace chat::gateway

@@ -86,6 +86,25 @@ class MessageStore final : public HistorySource {
   using PresentFn = std::function<void(std::optional<std::vector<std::string>>)>;
   bool present(std::string_view room, PresentFn done);
 
+  // Deletes message `id` of a room, leaving a tombstone (scripts::kDelete).
+  enum class DeleteResult { kNotFound, kDeleted, kUnavailable };
+  using DeleteFn = std::function<void(DeleteResult)>;
+  bool remove(std::string_view room, std::uint64_t id, DeleteFn done);
+
+  // Puts `rooms` in the registry of rooms with someone present, for `ttl`.
+  bool registerRooms(const std::vector<std::string>& rooms, std::chrono::milliseconds ttl);
+
+  // The rooms where someone is present (at most `limit`), each with the
+  // distinct users present and its last id, busiest first; nullopt when
+  // Redis is unavailable.
+  struct RoomActivity {
+    std::string room;
+    std::uint64_t online = 0;
+    std::uint64_t lastId = 0;
+  };
+  using ActiveRoomsFn = std::function<void(std::optional<std::vector<RoomActivity>>)>;
+  bool activeRooms(std::size_t limit, ActiveRoomsFn done);
+
   // Registers, refreshes or removes this gateway's presence entries for
   // `users` in a room; Redis publishes the join and leave events.
   bool presence(std::string_view room, PresenceOp op, std::string_view gatewayId,
@@ -106,6 +125,10 @@ class MessageStore final : public HistorySource {
   Script store_;
   Script read_;
   Script presence_;
+  Script delete_;
+  Script registerRooms_;
+  Script activeRooms_;
+  Script roomSummary_;
 };
 
 // A fresh random epoch: 8 lowercase base-36 characters.

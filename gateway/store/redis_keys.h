@@ -28,6 +28,11 @@ class RedisKeys {
   // a hash tag of its own, like every key and channel (a Cluster slot), and
   // cannot be mistaken for a room's (`prefix:{room}`).
   std::string controlChannel() const { return prefix_ + ":control:{control}"; }
+  // The registry of rooms with someone present (scripts::kRegisterRooms),
+  // under its own hash tag like the control channel.
+  std::string activeRooms() const { return prefix_ + ":rooms:{rooms}"; }
+  static constexpr std::string_view kActiveRoomsTag = "rooms";
+  static constexpr std::string_view kControlTag = "control";
 
   // The room of a room channel, or nullopt for any other channel.
   std::optional<std::string_view> roomOfChannel(std::string_view channel) const {

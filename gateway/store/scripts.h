@@ -117,6 +117,59 @@ inline constexpr std::string_view kRead =
     "end\n"
     "return {epoch, last, llen, frames, present}\n";
 
+// Deletes one message, keeping its place (docs/protocol.md section 10): the
+// history entry becomes a tombstone under the same id and ts, so ids stay
+// gap-free, and a delete event is published for the room's v1 clients.
+// KEYS: seq, history. ARGV: id, channel, the publish command.
+// Returns 0 when the id is not in history, 1 when it was deleted already
+// (nothing published again), 2 when it is deleted now.
+// The header ends at the first `,"ts":<digits>,`: room names hold no quotes.
+inline constexpr std::string_view kDelete =
+    "local last = tonumber(redis.call('HGET', KEYS[1], 'id'))\n"
+    "if not last then return 0 end\n"
+    "local id = tonumber(ARGV[1])\n"
+    "local first = last - redis.call('LLEN', KEYS[2]) + 1\n"
+    "if id < first or id > last then return 0 end\n"
+    "local frame = redis.call('LINDEX', KEYS[2], id - first)\n"
+    "local tail = ',\"deleted\":true}'\n"
+    "if string.sub(frame, -#tail) == tail then return 1 end\n"
+    "local head = string.match(frame, '^(.-,\"ts\":%d+),')\n"
+    "if not head then return 0 end\n"
+    "redis.call('LSET', KEYS[2], id - first, head .. tail)\n"
+    "local idHead = string.match(head, '^(.-,\"id\":%d+),')\n"
+    "local kind = '{\"type\":\"message\"'\n"
+    "redis.call(ARGV[3], ARGV[2], '{\"type\":\"delete\"' .. string.sub(idHead, #kind + 1) .. '}')\n"
+    "return 2\n";
+
+// The registry of rooms with someone present, for the operator API's list:
+// one sorted set (room -> expiry ms) under its own hash tag, written by every
+// gateway for the rooms its users are in, at each presence refresh.
+// KEYS: the registry. ARGV: ttl ms, then the rooms. Expired rooms are dropped
+// on the way. Returns nothing.
+inline constexpr std::string_view kRegisterRooms =
+    "local t = redis.call('TIME')\n"
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. now)\n"
+    "local exp = now + tonumber(ARGV[1])\n"
+    "for i = 2, #ARGV do redis.call('ZADD', KEYS[1], 'GT', exp, ARGV[i]) end\n"
+    "redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1]) * 2)\n"
+    "return 0\n";
+
+// The rooms of the registry whose entry has not expired, at most ARGV[1].
+// KEYS: the registry.
+inline constexpr std::string_view kActiveRooms =
+    "local t = redis.call('TIME')\n"
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    "return redis.call('ZRANGEBYSCORE', KEYS[1], now, '+inf', 'LIMIT', 0, tonumber(ARGV[1]))\n";
+
+// One room's line in the list: {distinct users present, last id}.
+// KEYS: presence, seq.
+inline constexpr std::string_view kRoomSummary =
+    "local t = redis.call('TIME')\n"
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    "return {redis.call('ZCOUNT', KEYS[1], now, '+inf'),\n"
+    "        tonumber(redis.call('HGET', KEYS[2], 'id')) or 0}\n";
+
 #undef CHAT_LUA_ENSURE_SEQUENCE
 
 // Presence of users in one room, across gateways. A user is present while any

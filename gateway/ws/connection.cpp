@@ -97,6 +97,8 @@ void Connection::enqueue(const FramePtr& frame) {
 }
 
 void Connection::deliver(const FramePtr& frame) {
+  // A deleted message is a v1 matter: plain clients never see it.
+  if (frame->tombstone() && !isV1()) return;
   enqueue(frame);
 }
 

@@ -18,13 +18,17 @@ namespace chat::gateway {
 class SharedFrame {
  public:
   // `ts`: a message's store time (ms since the epoch), for the delivery
-  // latency metric; 0 for frames that are not chat messages.
-  static std::shared_ptr<SharedFrame> make(std::string_view payload, std::int64_t ts = 0) {
+  // latency metric; 0 for frames that are not chat messages. `tombstone`: a
+  // deleted message's place in history, which plain clients never get.
+  static std::shared_ptr<SharedFrame> make(std::string_view payload, std::int64_t ts = 0,
+                                           bool tombstone = false) {
     auto frame = std::shared_ptr<SharedFrame>(new SharedFrame(payload));
     frame->ts_ = ts;
+    frame->tombstone_ = tombstone;
     return frame;
   }
   std::int64_t ts() const { return ts_; }
+  bool tombstone() const { return tombstone_; }
 
   // Writable pointer to the payload, with LWS_PRE bytes before it, for lws_write().
   unsigned char* payload() { return storage_.get() + LWS_PRE; }
@@ -42,6 +46,7 @@ class SharedFrame {
   std::unique_ptr<unsigned char[]> storage_;
   std::size_t size_;
   std::int64_t ts_ = 0;
+  bool tombstone_ = false;
 };
 
 using FramePtr = std::shared_ptr<SharedFrame>;

@@ -2,7 +2,8 @@
 // bus, which anyone with access to the channel can publish to. Checks that
 // the views it returns point into the input and hold a valid room, and that
 // any body behind a header composed by composeStoredFrame reads back to the
-// same header fields.
+// same header fields. parseDeleteEvent gets the same bytes (delete events
+// come off the same channel), and a tombstone of any header reads back as one.
 
 #include <cstddef>
 #include <cstdint>
@@ -29,6 +30,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     FUZZ_CHECK(isValidRoomName(header->room));
     FUZZ_CHECK(header->epoch.find('"') == std::string_view::npos);
     FUZZ_CHECK(!input.empty() && input.back() == '}');
+    const auto tombstone = parseMessageHeader(composeTombstone(*header));
+    FUZZ_CHECK(tombstone && tombstone->deleted && tombstone->id == header->id &&
+               tombstone->ts == header->ts && tombstone->room == header->room);
+  }
+  if (const auto deleted = parseDeleteEvent(input)) {
+    FUZZ_CHECK(inside(deleted->room, input) && inside(deleted->epoch, input));
+    FUZZ_CHECK(isValidRoomName(deleted->room));
+    const std::string again = composeDeleteEvent(deleted->room, deleted->epoch, deleted->id);
+    const auto reread = parseDeleteEvent(again);
+    FUZZ_CHECK(reread && reread->room == deleted->room && reread->epoch == deleted->epoch &&
+               reread->id == deleted->id);
   }
 
   // The input as the body of a stored frame: the header is read whatever

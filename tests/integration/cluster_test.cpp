@@ -341,6 +341,51 @@ TEST_F(ClusterTest, TheOperatorDisconnectReachesEveryGateway) {
   EXPECT_EQ(expectClose(onB.client->ws()).code, 4002);
 }
 
+// Deleting a message and listing rooms: the delete runs on the room's
+// primary and its event travels in the room's shard; the room registry lives
+// on its own slot ({rooms}), each room's counts come from the room's primary.
+TEST_F(ClusterTest, OperatorDeleteAndRoomListWorkAcrossShards) {
+  const std::string apiKey = "cluster-api-key-0123456789";
+  GatewayProcess& a = startClusterGateway({{"API_KEY", apiKey}});
+  GatewayProcess& b = startClusterGateway({{"API_KEY", apiKey}});
+  const std::vector<std::string> rooms = roomNames(uniqueRoom("-"), 6);
+  std::vector<V1Session> readers;
+  for (const auto& room : rooms)
+    readers.push_back(joinV1(b, room, "reader"));
+  V1Session writer = joinV1(a, rooms[0], "writer");
+  for (std::size_t i = 1; i < rooms.size(); ++i) {
+    ASSERT_TRUE(writer.client->sendJoin(rooms[i]));
+    expectMatching(
+        *writer.client,
+        [&](const V1Frame& f) { return f.type() == "joined" && f.string("room") == rooms[i]; },
+        "joined " + rooms[i]);
+  }
+  const auto call = [&](const std::string& method, const std::string& target) {
+    HttpRequest request;
+    request.method = method;
+    request.target = target;
+    request.headers = {{"Authorization", "Bearer " + apiKey}};
+    return httpRequest(a.port(), request);
+  };
+  for (const auto& room : rooms) {
+    const V1Ack ack = sendAndAck(*writer.client, "doomed", "d-" + room, room);
+    ASSERT_EQ(call("DELETE", "/api/rooms/" + room + "/messages/" + std::to_string(ack.id)).status,
+              204);
+  }
+  for (std::size_t i = 0; i < rooms.size(); ++i) {
+    const V1Frame deleted = expectType(*readers[i].client, "delete");
+    EXPECT_EQ(deleted.string("room"), rooms[i]);
+    EXPECT_EQ(deleted.integer("id"), 1);
+  }
+  const HttpResponse list = call("GET", "/api/rooms");
+  ASSERT_EQ(list.status, 200) << list.body;
+  for (std::size_t i = 0; i < rooms.size(); ++i) {
+    EXPECT_NE(list.body.find(R"({"room":")" + rooms[i] + R"(","online":2,"last_id":1})"),
+              std::string::npos)
+        << rooms[i] << " in " << list.body;
+  }
+}
+
 // CLUSTER_PUBSUB=classic: PUBLISH and SUBSCRIBE, which the cluster forwards
 // to every node; delivery is the same.
 TEST_F(ClusterTest, ClassicPubSubDeliversTheSame) {

@@ -584,5 +584,39 @@ TEST(ParseMessageHeaderTest, RejectsBadRoomNames) {
   EXPECT_TRUE(parseMessageHeader(headerFrame(std::string(64, 'r'), "1", "1")).has_value());
 }
 
+TEST(TombstoneTest, KeepsTheHeaderAndDropsUsernameAndText) {
+  const std::string original =
+      composeStoredFrame("lobby", "k3f9a1", 42, 1764028800123, encodeMessageBody("al", "hi"));
+  const auto header = parseMessageHeader(original);
+  ASSERT_TRUE(header);
+  EXPECT_FALSE(header->deleted);
+  const std::string tombstone = composeTombstone(*header);
+  EXPECT_EQ(tombstone,
+            R"({"type":"message","room":"lobby","epoch":"k3f9a1","id":42,"ts":1764028800123,)"
+            R"("deleted":true})");
+  const auto read = parseMessageHeader(tombstone);
+  ASSERT_TRUE(read);
+  EXPECT_TRUE(read->deleted);
+  EXPECT_EQ(read->id, 42u);
+  EXPECT_EQ(read->ts, 1764028800123);
+}
+
+TEST(DeleteEventTest, RoundTripsAndRefusesAnythingElse) {
+  const std::string event = composeDeleteEvent("lobby", "k3f9a1", 42);
+  EXPECT_EQ(event, R"({"type":"delete","room":"lobby","epoch":"k3f9a1","id":42})");
+  const auto parsed = parseDeleteEvent(event);
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(parsed->room, "lobby");
+  EXPECT_EQ(parsed->epoch, "k3f9a1");
+  EXPECT_EQ(parsed->id, 42u);
+  for (const std::string_view bad :
+       {R"({"type":"delete","room":"lobby","epoch":"k3f9a1","id":42,"x":1})",
+        R"({"type":"delete","room":"lob by","epoch":"k3f9a1","id":42})",
+        R"({"type":"delete","room":"lobby","epoch":"k3f9a1","id":-1})",
+        R"({"type":"delete","room":"lobby","epoch":"k3f9a1"})", R"({"type":"deleted"})"})
+    EXPECT_FALSE(parseDeleteEvent(bad)) << bad;
+  EXPECT_FALSE(parseMessageHeader(event));
+}
+
 }  // namespace
 }  // namespace chat::common

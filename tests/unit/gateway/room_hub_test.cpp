@@ -55,7 +55,9 @@ class FakeMember final : public RoomMember {
   void deliver(const FramePtr& frame) override {
     const auto header = common::parseMessageHeader(frame->view());
     ids.push_back(header ? header->id : 0);
+    if (frame->tombstone()) tombstones.push_back(header ? header->id : 0);
   }
+  void deliverEvent(const FramePtr& frame) override { events.emplace_back(frame->view()); }
   void onJoined(const JoinOutcome& outcome) override {
     ++joined;
     lastRecovered = outcome.recovered;
@@ -66,6 +68,8 @@ class FakeMember final : public RoomMember {
   std::optional<bool> lastRecovered;
   std::uint64_t lastJoinedId = 0;
   std::vector<std::uint64_t> ids;
+  std::vector<std::uint64_t> tombstones;
+  std::vector<std::string> events;
   int joined = 0;
 };
 
@@ -146,6 +150,35 @@ TEST_F(RoomHubTest, PresenceEventsDuringAReadAreAppliedOnTopOfItsSnapshot) {
   completeRead(std::move(h));
   ASSERT_EQ(bob.joined, 1);
   EXPECT_EQ(bob.lastPresent, (std::vector<std::string>{"bob", "carol"}));
+}
+
+// A delete event reaches members that have the message; a read in flight,
+// whose snapshot may predate it, hands its joiners the tombstone instead.
+TEST_F(RoomHubTest, ADeleteDuringAReadTurnsTheReadsCopyIntoATombstone) {
+  FakeMember alice, bob;
+  hub_->join(alice, "r");
+  hub_->onRoomSubscribed("r");
+  completeRead(history("r", 1, 3));
+  ASSERT_EQ(alice.ids, range(1, 3));
+  hub_->join(bob, "r");
+  ASSERT_EQ(history_.reads.size(), 1u);
+  hub_->onRoomFrame("r", frame("r", 4));
+  const std::string deleteTwo = common::composeDeleteEvent("r", "e1", 2);
+  hub_->onRoomFrame("r", deleteTwo);
+  hub_->onRoomFrame("r", common::composeDeleteEvent("r", "e1", 4));
+  EXPECT_EQ(alice.events,
+            (std::vector<std::string>{deleteTwo, common::composeDeleteEvent("r", "e1", 4)}));
+  EXPECT_TRUE(bob.events.empty()) << "bob has neither message yet";
+  completeRead(history("r", 1, 3));  // taken before both deletes
+  EXPECT_EQ(bob.ids, range(1, 4));
+  EXPECT_EQ(bob.tombstones, (std::vector<std::uint64_t>{2, 4}));
+  // Tombstones in the history itself are marked as such too.
+  FakeMember carol;
+  hub_->join(carol, "r");
+  HistorySlice h = history("r", 1, 4);
+  h.frames[0] = common::composeTombstone(*common::parseMessageHeader(h.frames[0]));
+  completeRead(std::move(h));
+  EXPECT_EQ(carol.tombstones, (std::vector<std::uint64_t>{1}));
 }
 
 TEST_F(RoomHubTest, FirstMemberSubscribesAndReadsHistoryOnlyAfterConfirmation) {
