@@ -21,6 +21,7 @@ chat_require_module(CLI11 CLI11 libcli11-dev)
 chat_require_module(LIBCRYPTO libcrypto libssl-dev)
 chat_require_module(LIBSSL libssl libssl-dev)
 chat_require_module(LIBJWT libjwt libjwt-dev)
+chat_require_module(LIBCURL libcurl libcurl4-openssl-dev)
 
 # lws loads its libuv support as a plugin at run time; without it a foreign
 # libuv loop cannot be used, so fail at configure time rather than at start.

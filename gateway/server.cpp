@@ -203,6 +203,10 @@ bool Server::start() {
     subscriberWatch_.every(settings_.redisTimeout / 2, [this] { watchSubscriberLink(); });
   }
   reporter_.start();
+  if (settings_.jwksRing) {
+    jwks_ = std::make_unique<JwksFetcher>(loop_, settings_.authJwksUrl, settings_.jwksRing);
+    jwks_->start();
+  }
   if (settings_.tokenKeys().required()) {
     // Tokens expire on open connections; an `auth` frame has 5 s to come.
     tokenSweep_.every(std::chrono::seconds(1), [this] {
@@ -289,6 +293,8 @@ WorkerHealth Server::health() const {
     h.problem = WorkerProblem::kCommandsDown;
   else if (h.problem == WorkerProblem::kNone && !subscribed)
     h.problem = WorkerProblem::kSubscriberDown;
+  else if (h.problem == WorkerProblem::kNone && jwks_ && !jwks_->loaded())
+    h.problem = WorkerProblem::kAuthKeysMissing;
   return h;
 }
 
@@ -543,6 +549,7 @@ void Server::teardown() {
   closeTimer_.stop();
   subscriberWatch_.stop();
   tokenSweep_.stop();
+  if (jwks_) jwks_->stop();
   reporter_.stop();
   if (endpoint_) {
     Log::info("stopping");

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "admission/admission.h"
+#include "auth/jwks_fetcher.h"
 #include "bus/cluster_bus.h"
 #include "bus/redis_bus.h"
 #include "chat/chat_service.h"
@@ -148,6 +149,7 @@ class Server final : public EndpointHandler, public ConnectionHandler {
   Timer drainTimer_;
   Timer subscriberWatch_;
   Timer tokenSweep_;  // token expiry and `auth` deadlines (docs/protocol.md section 10)
+  std::unique_ptr<JwksFetcher> jwks_;  // AUTH_JWKS_URL only
   std::uint64_t heartbeatSentAt_ = 0;  // uv_now ms; 0: none awaited
   SignalWatcher sigterm_;
   SignalWatcher sigint_;

@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "protocol/validation.h"
+#include "util/base64url.h"
 
 namespace chat::common {
 namespace {
@@ -35,40 +36,38 @@ bool readTime(jwt_t* jwt, const char* claim, std::optional<std::int64_t>& out) {
   return true;
 }
 
-// The `alg` of the token's header (its first, base64url-encoded part), read
-// before any key is chosen; JWT_ALG_INVAL when it cannot be read.
-jwt_alg_t headerAlg(std::string_view token) {
+// What the token's header (its first, base64url-encoded part) says, read
+// before any key is chosen: alg (JWT_ALG_INVAL when unreadable) and kid.
+struct TokenHeader {
+  jwt_alg_t alg = JWT_ALG_INVAL;
+  std::string kid;
+};
+
+TokenHeader readHeader(std::string_view token) {
   const std::string_view encoded = token.substr(0, token.find('.'));
-  if (encoded.size() > 1024) return JWT_ALG_INVAL;
-  std::string json;
-  unsigned bits = 0;
-  int count = 0;
-  for (char c : encoded) {
-    int v = -1;
-    if (c >= 'A' && c <= 'Z')
-      v = c - 'A';
-    else if (c >= 'a' && c <= 'z')
-      v = c - 'a' + 26;
-    else if (c >= '0' && c <= '9')
-      v = c - '0' + 52;
-    else if (c == '-')
-      v = 62;
-    else if (c == '_')
-      v = 63;
-    if (v < 0) return JWT_ALG_INVAL;
-    bits = (bits << 6) | static_cast<unsigned>(v);
-    count += 6;
-    if (count >= 8) {
-      count -= 8;
-      json += static_cast<char>((bits >> count) & 0xFF);
-    }
-  }
+  if (encoded.size() > 1024) return {};
+  const auto decoded = base64UrlDecode(encoded);
+  if (!decoded) return {};
+  const std::string& json = *decoded;
   rapidjson::Document doc;
   doc.Parse(json.data(), json.size());
-  if (doc.HasParseError() || !doc.IsObject()) return JWT_ALG_INVAL;
-  const auto it = doc.FindMember("alg");
-  if (it == doc.MemberEnd() || !it->value.IsString()) return JWT_ALG_INVAL;
-  return jwt_str_alg(it->value.GetString());
+  if (doc.HasParseError() || !doc.IsObject()) return {};
+  const auto alg = doc.FindMember("alg");
+  if (alg == doc.MemberEnd() || !alg->value.IsString()) return {};
+  TokenHeader header{jwt_str_alg(alg->value.GetString()), {}};
+  const auto kid = doc.FindMember("kid");
+  if (kid != doc.MemberEnd() && kid->value.IsString())
+    header.kid.assign(kid->value.GetString(), kid->value.GetStringLength());
+  return header;
+}
+
+// The AUTH_JWKS_URL key for a token: by its kid, or the set's only key when it
+// names none. Null when there is none (unknownKey then says to fetch again).
+const JwksKey* jwksKeyFor(const JwksKeyRing& ring, const TokenHeader& header) {
+  const auto it = ring.keys.find(header.kid);
+  if (it != ring.keys.end()) return &it->second;
+  if (header.kid.empty() && ring.keys.size() == 1) return &ring.keys.begin()->second;
+  return nullptr;
 }
 
 // `claim` as a string, or as an array of strings holding `wanted`.
@@ -114,15 +113,30 @@ TokenCheck verifyToken(std::string_view token, const TokenKeys& keys, std::int64
   // The header's alg picks the key; the token is then decoded again, checked
   // with that key, and must still say that alg. So an HS256 token is never
   // checked with the public key as its secret (the classic alg confusion).
-  const jwt_alg_t alg = headerAlg(token);
+  const TokenHeader header = readHeader(token);
+  const jwt_alg_t alg = header.alg;
+  const bool asymmetric = alg == JWT_ALG_RS256 || alg == JWT_ALG_ES256;
+  const JwksKey* jwk = asymmetric && keys.jwks ? jwksKeyFor(*keys.jwks, header) : nullptr;
   std::string_view key;
   if (alg == JWT_ALG_HS256 && !keys.secret.empty()) {
     key = keys.secret;
-  } else if ((alg == JWT_ALG_RS256 || alg == JWT_ALG_ES256) && !keys.publicKeyPem.empty()) {
+  } else if (jwk != nullptr) {
+    if (!jwk->alg.empty() && jwk->alg != jwt_alg_str(alg))
+      return fail("token alg is not its key's (" + jwk->alg + ")");
+    key = jwk->pem;
+  } else if (asymmetric && !keys.publicKeyPem.empty()) {
     key = keys.publicKeyPem;
+  } else if (asymmetric && keys.jwks) {
+    // A key rotated in since the set was fetched: ask for it again.
+    if (keys.jwks->refetch) keys.jwks->refetch(nullptr);
+    TokenCheck check = fail(keys.jwks->loaded ? "token kid \"" + header.kid.substr(0, 64) +
+                                                    "\" is not in the key set"
+                                              : std::string("the key set is not loaded yet"));
+    check.unknownKey = true;
+    return check;
   } else {
     std::string accepted = keys.secret.empty() ? "" : "HS256";
-    if (!keys.publicKeyPem.empty())
+    if (!keys.publicKeyPem.empty() || keys.jwks)
       accepted += accepted.empty() ? "RS256 or ES256" : ", RS256 or ES256";
     return fail("token alg must be " +
                 (accepted.empty() ? std::string("one this gateway has a key for") : accepted));

@@ -1,18 +1,21 @@
 #pragma once
 // Verifies a client's JWT (docs/protocol.md sections 5 and 10): HS256 with
-// AUTH_SECRET, RS256 or ES256 with AUTH_PUBLIC_KEY (a PEM public key), and no
-// other alg (`none` and the rest refused; an HS256 token is never checked
-// against the public key). `exp` is required and, like `nbf`, checked within
-// a 5 s leeway; `aud` (a string or an array) and `iss` must match
+// AUTH_SECRET, RS256 or ES256 with AUTH_PUBLIC_KEY (a PEM public key) or a key
+// of the AUTH_JWKS_URL key set picked by the token's `kid`, and no other alg (`none` and the rest
+// refused; an HS256 token is never checked against the public key). `exp` is required and, like
+// `nbf`, checked within a 5 s leeway; `aud` (a string or an array) and `iss` must match
 // AUTH_AUDIENCE and AUTH_ISSUER when those are set. `sub` becomes the
 // username; an optional `rooms` claim (array of room names) limits the rooms
 // the connection may join. Signature checks are libjwt's. Pure, any thread.
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "auth/jwks.h"
 
 namespace chat::common {
 
@@ -33,6 +36,7 @@ struct TokenClaims {
 struct TokenCheck {
   std::optional<TokenClaims> claims;  // set when the token is valid
   std::string error;                  // otherwise, why not (for logs and the 401 body)
+  bool unknownKey = false;            // its `kid` is not in the key set (yet)
 };
 
 // What a token is checked against (from the settings).
@@ -41,10 +45,13 @@ struct TokenKeys {
   std::string publicKeyPem;  // AUTH_PUBLIC_KEY's content: RS256 or ES256
   std::string audience;      // AUTH_AUDIENCE: required `aud` when not empty
   std::string issuer;        // AUTH_ISSUER: required `iss` when not empty
+  // AUTH_JWKS_URL's keys, shared by every copy in a process (null: unset).
+  std::shared_ptr<JwksKeyRing> jwks = nullptr;
 
   // Whether tokens are required at all.
   bool required() const {
-    return !secret.empty() || !publicKeyPem.empty() || !audience.empty() || !issuer.empty();
+    return !secret.empty() || !publicKeyPem.empty() || !audience.empty() || !issuer.empty() ||
+           jwks != nullptr;
   }
 };
 
@@ -55,7 +62,7 @@ TokenCheck verifyToken(std::string_view token, const TokenKeys& keys, std::int64
 // An HS256-only check with `secret` (what AUTH_SECRET alone gives).
 inline TokenCheck verifyToken(std::string_view token, std::string_view secret,
                               std::int64_t nowSeconds) {
-  return verifyToken(token, TokenKeys{std::string(secret), {}, {}, {}}, nowSeconds);
+  return verifyToken(token, TokenKeys{std::string(secret), {}, {}, {}, {}}, nowSeconds);
 }
 
 // Whether `pem` holds a public key tokens can be checked with (RSA, or EC on

@@ -241,6 +241,24 @@ std::vector<Spec> specs(const SettingsSources& src) {
            return raw + ": " + problem;
          return {};
        }},
+      {"AUTH_JWKS_URL", "",
+       "http(s) URL of a JWKS whose keys (by kid) check RS256/ES256 tokens; fetched again on an "
+       "unknown kid, at most every 5 s",
+       [](Settings& s, const std::string& raw) -> std::string {
+         s.authJwksUrl.clear();
+         s.jwksRing.reset();
+         if (raw.empty()) return {};
+         const bool scheme = raw.rfind("http://", 0) == 0 || raw.rfind("https://", 0) == 0;
+         const bool clean = std::none_of(raw.begin(), raw.end(), [](char c) {
+           return static_cast<unsigned char>(c) <= ' ' || c == '\x7f';
+         });
+         if (!scheme || !clean || raw.size() > 2048)
+           return "must be an http:// or https:// URL, as in "
+                  "https://login.example.com/.well-known/jwks.json";
+         s.authJwksUrl = raw;
+         s.jwksRing = std::make_shared<JwksKeyRing>();
+         return {};
+       }},
       {"AUTH_AUDIENCE", "", "when set, a token's aud must name it",
        [](Settings& s, const std::string& raw) -> std::string {
          s.authAudience = raw;

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -49,11 +50,16 @@ struct Settings {
   std::string authPublicKeyPath;  // where it was read from (for --help and logs)
   std::string authAudience;       // required `aud` when not empty
   std::string authIssuer;         // required `iss` when not empty
-  std::string authCookie;         // cookie that may carry the token
-  std::string tokenUrl;           // where the bundled page gets a token (a path)
+  std::string authJwksUrl;        // AUTH_JWKS_URL: where the signing keys are fetched
+  // Its keys once fetched, shared by every tokenKeys() of this process.
+  std::shared_ptr<JwksKeyRing> jwksRing;
+  std::string authCookie;  // cookie that may carry the token
+  std::string tokenUrl;    // where the bundled page gets a token (a path)
 
   // What client tokens are checked against (any set: a token is required).
-  TokenKeys tokenKeys() const { return {authSecret, authPublicKeyPem, authAudience, authIssuer}; }
+  TokenKeys tokenKeys() const {
+    return {authSecret, authPublicKeyPem, authAudience, authIssuer, jwksRing};
+  }
   std::size_t maxConnectionsPerIp = 0;  // 0: no cap
   std::string trustedProxyHeader;       // e.g. X-Forwarded-For; empty: the peer address
   bool compression = false;

@@ -199,8 +199,27 @@ void ChatService::onV1Text(Connection& connection, std::string_view text) {
   }
 }
 
-void ChatService::v1Auth(Connection& connection, const common::V1ClientFrame& frame) {
+bool ChatService::awaitKeyRotation(Connection& connection, const common::V1ClientFrame& frame,
+                                   const common::TokenCheck& check, bool afterRefetch) {
+  if (check.claims || !check.unknownKey || afterRefetch || !tokenKeys_.jwks ||
+      !tokenKeys_.jwks->refetch)
+    return false;
+  // A key rotated in since the set was fetched: checked again once it is.
+  tokenKeys_.jwks->refetch([this, id = connection.id(), frame] {
+    Connection* again = find_(id);
+    if (again == nullptr) return;
+    if (frame.type == common::V1FrameType::kAuth)
+      v1Auth(*again, frame, true);
+    else
+      v1Refresh(*again, frame, true);
+  });
+  return true;
+}
+
+void ChatService::v1Auth(Connection& connection, const common::V1ClientFrame& frame,
+                         bool afterRefetch) {
   auto check = common::verifyToken(frame.token, tokenKeys_, common::unixSeconds());
+  if (awaitKeyRotation(connection, frame, check, afterRefetch)) return;
   if (!check.claims) {
     stats_.refuse(common::Refusal::kBadToken);
     connection.closeSoon(common::CloseCode::kAuthFailed, check.error);
@@ -218,12 +237,14 @@ void ChatService::v1Auth(Connection& connection, const common::V1ClientFrame& fr
   onOpen(connection, join);
 }
 
-void ChatService::v1Refresh(Connection& connection, const common::V1ClientFrame& frame) {
+void ChatService::v1Refresh(Connection& connection, const common::V1ClientFrame& frame,
+                            bool afterRefetch) {
   if (!tokenKeys_.required()) {
     sendError(connection, frame.ref, V1ErrorCode::kInvalid, "this gateway takes no tokens");
     return;
   }
   auto check = common::verifyToken(frame.token, tokenKeys_, common::unixSeconds());
+  if (awaitKeyRotation(connection, frame, check, afterRefetch)) return;
   if (!check.claims) {
     sendError(connection, frame.ref, V1ErrorCode::kForbidden, check.error);
     return;

@@ -62,8 +62,14 @@ class ChatService {
   void v1Leave(Connection& connection, const common::V1ClientFrame& frame);
   void v1History(Connection& connection, const common::V1ClientFrame& frame);
   // The `auth` frame of a client admitted without a token.
-  void v1Auth(Connection& connection, const common::V1ClientFrame& frame);
-  void v1Refresh(Connection& connection, const common::V1ClientFrame& frame);
+  void v1Auth(Connection& connection, const common::V1ClientFrame& frame,
+              bool afterRefetch = false);
+  void v1Refresh(Connection& connection, const common::V1ClientFrame& frame,
+                 bool afterRefetch = false);
+  // A token whose kid the AUTH_JWKS_URL set lacks: true when its frame will
+  // be handled again once the set has been fetched anew.
+  bool awaitKeyRotation(Connection& connection, const common::V1ClientFrame& frame,
+                        const common::TokenCheck& check, bool afterRefetch);
   void sendError(Connection& connection, std::string_view ref, common::V1ErrorCode code,
                  std::string_view message);
   // The frame's room, or the connection's first one; nullptr (with an error

@@ -20,6 +20,8 @@ std::string_view describe(WorkerProblem problem) {
       return "redis command connection down";
     case WorkerProblem::kSubscriberDown:
       return "redis subscriber connection down";
+    case WorkerProblem::kAuthKeysMissing:
+      return "AUTH_JWKS_URL key set not loaded";
   }
   return "unknown";
 }

@@ -30,6 +30,7 @@ enum class WorkerProblem : std::uint8_t {
   kDraining,
   kCommandsDown,
   kSubscriberDown,
+  kAuthKeysMissing,
 };
 
 std::string_view describe(WorkerProblem problem);

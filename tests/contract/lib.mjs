@@ -27,6 +27,7 @@ const SETTINGS = [
   'MAX_CONNECTIONS_PER_IP', 'TRUSTED_PROXY_HEADER', 'COMPRESSION', 'WORKERS', 'PING_INTERVAL',
   'PING_TIMEOUT', 'SHUTDOWN_TIMEOUT', 'REDIS_TIMEOUT', 'REDIS_SENTINEL_PASSWORD', 'ACK_REPLICAS',
   'CLUSTER_PUBSUB', 'AUTH_PUBLIC_KEY', 'AUTH_AUDIENCE', 'AUTH_ISSUER', 'AUTH_COOKIE',
+  'AUTH_JWKS_URL', 'TOKEN_URL',
 ];
 
 // Last resort if the runner exits without the after() hooks (a signal, an
@@ -141,8 +142,8 @@ export function contractSuite(name, env, body, { cluster = false } = {}) {
  * 'unexpected-response' status, errors.
  */
 export class Client {
-  constructor(url, { protocol, deflate = false } = {}) {
-    this.ws = new WebSocket(url, protocol ? [protocol] : [], { perMessageDeflate: deflate });
+  constructor(url, { protocol, deflate = false, headers } = {}) {
+    this.ws = new WebSocket(url, protocol ? [protocol] : [], { perMessageDeflate: deflate, headers });
     this.frames = [];
     this.close = null;
     this.errors = [];

@@ -7,6 +7,7 @@
 
 #include "http_client.h"
 #include "jwt_maker.h"
+#include "static_http_server.h"
 #include "temp_dir.h"
 #include "v1_helpers.h"
 
@@ -32,11 +33,12 @@ class AuthTest : public GatewayTest {
   }
 
   static std::string token(const KeyPair& key, KeyKind kind, const std::string& subject,
-                           std::int64_t expiresIn, const std::string& audience = kAudience) {
+                           std::int64_t expiresIn, const std::string& audience = kAudience,
+                           const std::string& kid = {}) {
     return signJwtWithKey("{\"sub\":\"" + subject +
                               "\",\"exp\":" + std::to_string(unixSecondsNow() + expiresIn) +
                               ",\"aud\":\"" + audience + "\",\"iss\":\"" + kIssuer + "\"}",
-                          key, kind);
+                          key, kind, kid);
   }
 
   TempDir keys_{"chat-auth"};
@@ -185,6 +187,111 @@ TEST_F(AuthTest, TheRestReadNeedsATokenForTheRoomOrTheApiKey) {
           ",\"aud\":\"chat\",\"iss\":\"https://login.test\",\"rooms\":[\"elsewhere\"]}",
       key, KeyKind::kEc);
   EXPECT_EQ(get({{"Authorization", "Bearer " + otherRooms}}, path), 403);
+}
+
+// AUTH_JWKS_URL: keys by kid from a JWKS served over HTTP; the gateway is
+// ready once the set is loaded; a kid rotated in is fetched again (an `auth`
+// frame waits for that fetch, a handshake gets 401 and its retry passes),
+// at most once every 5 s per worker however many unknown kids come.
+TEST_F(AuthTest, KeysFromAJwksUrlByKidAndARotatedKeyIsFetchedAgain) {
+  const KeyPair rsa = generateKeyPair(KeyKind::kRsa);
+  const KeyPair ec = generateKeyPair(KeyKind::kEc);
+  const KeyPair next = generateKeyPair(KeyKind::kRsa);
+  const auto set = [](const std::vector<std::string>& jwks) {
+    std::string doc = R"({"keys":[)";
+    for (const auto& jwk : jwks)
+      doc += (doc.back() == '[' ? "" : ",") + jwk;
+    return doc + "]}";
+  };
+  StaticHttpServer issuer;
+  issuer.serve(200, set({publicJwk(rsa, KeyKind::kRsa, "r1"), publicJwk(ec, KeyKind::kEc, "e1")}));
+  GatewayProcess& gateway = startGateway(v1Env({{"AUTH_JWKS_URL", issuer.url("/jwks.json")},
+                                                {"AUTH_AUDIENCE", kAudience},
+                                                {"AUTH_ISSUER", kIssuer}}));
+  ASSERT_TRUE(gateway.waitReady()) << gateway.readStderr();
+  ASSERT_GE(issuer.requests(), 1);
+  const std::string room = uniqueRoom();
+  EXPECT_EQ(handshakeStatus(gateway,
+                            v1Target(room, {}) +
+                                "&token=" + token(rsa, KeyKind::kRsa, "alice", 60, kAudience, "r1"),
+                            v1Options()),
+            101);
+  EXPECT_EQ(handshakeStatus(gateway,
+                            v1Target(room, {}) +
+                                "&token=" + token(ec, KeyKind::kEc, "bob", 60, kAudience, "e1"),
+                            v1Options()),
+            101);
+  EXPECT_EQ(handshakeStatus(gateway,
+                            v1Target(room, {}) +
+                                "&token=" + token(ec, KeyKind::kEc, "eve", 60, kAudience, "r1"),
+                            v1Options()),
+            401)
+      << "a kid names its key: an EC signature does not pass as r1's";
+
+  // The issuer rotates to a new key; a first frame signed with it waits for
+  // the set to be fetched again, then logs in.
+  issuer.serve(200, set({publicJwk(next, KeyKind::kRsa, "r2")}));
+  const int before = issuer.requests();
+  V1Client rotated;
+  ASSERT_TRUE(rotated.connect(gateway.port(), v1Target(room, {}), v1Options()));
+  ASSERT_TRUE(rotated.send(R"({"type":"auth","token":")" +
+                           token(next, KeyKind::kRsa, "carol", 60, kAudience, "r2") + "\"}"));
+  EXPECT_EQ(expectWelcome(rotated, 15s).string("username"), "carol");
+  const int afterRotation = issuer.requests();
+  EXPECT_GT(afterRotation, before);
+
+  // A kid nobody has: 4001 once the fetch says so, and a burst of them
+  // fetches no more than once per worker.
+  V1Client stranger;
+  ASSERT_TRUE(stranger.connect(gateway.port(), v1Target(room, {}), v1Options()));
+  ASSERT_TRUE(stranger.send(R"({"type":"auth","token":")" +
+                            token(next, KeyKind::kRsa, "mallory", 60, kAudience, "zz") + "\"}"));
+  const CloseInfo closed = expectClose(stranger.ws(), 15s);
+  EXPECT_EQ(closed.code, 4001);
+  EXPECT_NE(closed.reason.find("not in the key set"), std::string::npos) << closed.reason;
+  const int afterStranger = issuer.requests();
+  for (int i = 0; i < 10; ++i)
+    EXPECT_EQ(handshakeStatus(gateway,
+                              v1Target(room, {}) + "&token=" +
+                                  token(next, KeyKind::kRsa, "mallory", 60, kAudience, "zz"),
+                              v1Options()),
+              401);
+  const char* workers = std::getenv("CHAT_TEST_WORKERS");
+  const int workerCount = workers != nullptr && *workers != '\0' ? std::atoi(workers) : 1;
+  EXPECT_LE(issuer.requests() - afterStranger, workerCount);
+
+  // A handshake token signed with a key rotated in later: 401 while the set
+  // is fetched again, then its retry passes.
+  const KeyPair third = generateKeyPair(KeyKind::kEc);
+  issuer.serve(200,
+               set({publicJwk(next, KeyKind::kRsa, "r2"), publicJwk(third, KeyKind::kEc, "e3")}));
+  const std::string target =
+      v1Target(room, {}) + "&token=" + token(third, KeyKind::kEc, "dave", 60, kAudience, "e3");
+  EXPECT_TRUE(waitFor([&] { return handshakeStatus(gateway, target, v1Options()) == 101; }, 20s));
+
+  // The issuer down: the keys held stay in use.
+  issuer.serve(500, "oops");
+  EXPECT_EQ(handshakeStatus(gateway,
+                            v1Target(room, {}) +
+                                "&token=" + token(next, KeyKind::kRsa, "erin", 60, kAudience, "r2"),
+                            v1Options()),
+            101);
+}
+
+// A gateway whose JWKS cannot be fetched at start takes no traffic: /readyz
+// says why until the issuer answers.
+TEST_F(AuthTest, AGatewayIsNotReadyUntilItsKeySetIsLoaded) {
+  StaticHttpServer issuer;
+  issuer.serve(503, "down");
+  GatewayProcess& gateway = startGateway(v1Env({{"AUTH_JWKS_URL", issuer.url("/jwks")}}));
+  ASSERT_TRUE(waitFor([&] { return issuer.requests() >= 1; }, 10s));
+  const HttpResponse notReady = httpGet(gateway.port(), "/readyz");
+  EXPECT_EQ(notReady.status, 503);
+  EXPECT_NE(notReady.body.find("AUTH_JWKS_URL key set not loaded"), std::string::npos)
+      << notReady.body;
+  const KeyPair key = generateKeyPair(KeyKind::kEc);
+  issuer.serve(200, R"({"keys":[)" + publicJwk(key, KeyKind::kEc, "e1") + "]}");
+  EXPECT_TRUE(gateway.waitReady(15s)) << "retried within the 5 s gap";
 }
 
 }  // namespace

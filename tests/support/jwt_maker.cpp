@@ -1,6 +1,7 @@
 #include "jwt_maker.h"
 
 #include <openssl/bio.h>
+#include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -137,6 +138,38 @@ KeyPair generateKeyPair(KeyKind kind) {
               EVP_PKEY_free);
   if (!key) throw std::runtime_error("key generation failed");
   return {pemOf(key.get(), true), pemOf(key.get(), false)};
+}
+
+std::string publicJwk(const KeyPair& keyPair, KeyKind kind, std::string_view kid) {
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(
+      BIO_new_mem_buf(keyPair.publicPem.data(), static_cast<int>(keyPair.publicPem.size())),
+      BIO_free);
+  PkeyPtr key(PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr), EVP_PKEY_free);
+  if (!key) throw std::runtime_error("not a public key");
+  const auto bignum = [&](const char* name) {
+    BIGNUM* bn = nullptr;
+    if (EVP_PKEY_get_bn_param(key.get(), name, &bn) != 1) throw std::runtime_error(name);
+    std::string bytes(static_cast<std::size_t>(BN_num_bytes(bn)), '\0');
+    BN_bn2bin(bn, reinterpret_cast<unsigned char*>(bytes.data()));
+    BN_free(bn);
+    return base64UrlEncode(bytes);
+  };
+  std::string jwk = "{\"kid\":" + quoted(kid) + ",\"use\":\"sig\",";
+  if (kind == KeyKind::kRsa) {
+    jwk += "\"kty\":\"RSA\",\"alg\":\"RS256\",\"n\":\"" + bignum(OSSL_PKEY_PARAM_RSA_N) +
+           "\",\"e\":\"" + bignum(OSSL_PKEY_PARAM_RSA_E) + "\"}";
+    return jwk;
+  }
+  unsigned char point[65];
+  std::size_t size = 0;
+  if (EVP_PKEY_get_octet_string_param(key.get(), OSSL_PKEY_PARAM_PUB_KEY, point, sizeof point,
+                                      &size) != 1 ||
+      size != 65)
+    throw std::runtime_error("not an uncompressed P-256 point");
+  const std::string_view raw(reinterpret_cast<const char*>(point), size);
+  jwk += "\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"" + base64UrlEncode(raw.substr(1, 32)) +
+         "\",\"y\":\"" + base64UrlEncode(raw.substr(33, 32)) + "\"}";
+  return jwk;
 }
 
 std::string signJwtWithKey(std::string_view payloadJson, const KeyPair& keyPair, KeyKind kind,

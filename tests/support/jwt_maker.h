@@ -57,6 +57,10 @@ KeyPair generateKeyPair(KeyKind kind);
 std::string signJwtWithKey(std::string_view payloadJson, const KeyPair& key, KeyKind kind,
                            std::string_view kid = {});
 
+// The public half of `key` as a JWK (RFC 7517) object, with `kid`:
+// {"kty":"RSA","n":..,"e":..} or {"kty":"EC","crv":"P-256","x":..,"y":..}.
+std::string publicJwk(const KeyPair& key, KeyKind kind, std::string_view kid);
+
 // Seconds since the Unix epoch.
 std::int64_t unixSecondsNow();
 

@@ -306,11 +306,26 @@ TEST(SettingsTest, BadValuesOfEverySetting) {
       {"PING_TIMEOUT", ""},
       {"SHUTDOWN_TIMEOUT", "-1"},
       {"SHUTDOWN_TIMEOUT", "1e400"},
+      {"AUTH_JWKS_URL", "ftp://login.example/jwks"},
+      {"AUTH_JWKS_URL", "login.example/jwks"},
+      {"AUTH_JWKS_URL", "https://login.example/a b"},
   };
   for (const auto& [name, value] : bad) {
     SCOPED_TRACE(name + "=" + value);
     expectBad(load({{name, value}}), name);
   }
+}
+
+TEST(SettingsTest, AJwksUrlRequiresTokensAndSharesOneKeyRing) {
+  const auto result = load({{"AUTH_JWKS_URL", "https://login.example/.well-known/jwks.json"}});
+  ASSERT_TRUE(result.settings) << result.error;
+  const Settings& settings = *result.settings;
+  EXPECT_EQ(settings.authJwksUrl, "https://login.example/.well-known/jwks.json");
+  EXPECT_TRUE(settings.tokenKeys().required());
+  EXPECT_EQ(settings.tokenKeys().jwks, settings.tokenKeys().jwks)
+      << "every check sees the same keys";
+  EXPECT_NE(settings.tokenKeys().jwks, nullptr);
+  EXPECT_EQ(load({}).settings->tokenKeys().jwks, nullptr);
 }
 
 TEST(SettingsTest, BadRedisUrlErrorDoesNotEchoThePassword) {
@@ -432,6 +447,7 @@ TEST(SettingsTest, HelpListsEverySettingOfTheProtocol) {
       {"RATE_BURST", "20"},
       {"ALLOWED_ORIGINS", nullptr},
       {"AUTH_SECRET", nullptr},
+      {"AUTH_JWKS_URL", nullptr},
       {"COMPRESSION", "off"},
       {"LOG_LEVEL", "info"},
       {"MAX_FRAME_BYTES", "8192"},

@@ -119,5 +119,79 @@ TEST_F(TokenVerifierTest, PublicKeysAreRsaOrP256) {
   EXPECT_NE(checkPublicKey(rsa_->privatePem), "") << "a private key is not what is asked for";
 }
 
+// AUTH_JWKS_URL's document: RSA and EC P-256 signing keys by kid; keys of
+// other kinds, for encryption or too weak are skipped and said so.
+TEST_F(TokenVerifierTest, AKeySetYieldsItsSigningKeysByKid) {
+  const KeyPair weak{{},
+                     "-----BEGIN PUBLIC KEY-----\n"
+                     "MFwwDQYJKoZIhvcNAQEBBQADSwAwSAJBAMn8Sk0Nk3o3lJkFDbXlZsR2wYq5TF8W\n"
+                     "4ouH2Z9Tn9ycKwM05h3oKoBo2d1GqWJw3sJHVEnnS3DPp0hGZWU3PTECAwEAAQ==\n"
+                     "-----END PUBLIC KEY-----\n"};
+  const std::string set = R"({"keys":[)" + testing::publicJwk(*rsa_, KeyKind::kRsa, "r1") + "," +
+                          testing::publicJwk(*ec_, KeyKind::kEc, "e1") +
+                          R"(,{"kty":"oct","kid":"h1","k":"c2VjcmV0"},)" +
+                          R"({"kty":"RSA","kid":"enc","use":"enc","n":"AQAB","e":"AQAB"},)" +
+                          testing::publicJwk(weak, KeyKind::kRsa, "weak") + "]}";
+  const JwksParse parsed = parseJwks(set);
+  ASSERT_TRUE(parsed.keys) << parsed.error;
+  EXPECT_EQ(parsed.keys->size(), 2u) << parsed.error;
+  EXPECT_EQ(parsed.keys->count("r1"), 1u);
+  EXPECT_EQ(parsed.keys->count("e1"), 1u);
+  EXPECT_EQ(parsed.keys->at("r1").alg, "RS256");
+  EXPECT_NE(parsed.error.find("\"h1\""), std::string::npos) << parsed.error;
+  EXPECT_NE(parsed.error.find("\"weak\": an RSA key must have at least 2048 bits"),
+            std::string::npos)
+      << parsed.error;
+  for (const std::string_view bad : {"", "[]", R"({"keys":{}})", "{\"keys\":[", "null"})
+    EXPECT_FALSE(parseJwks(bad).keys) << bad;
+}
+
+TEST_F(TokenVerifierTest, KeySetTokensAreCheckedWithTheKeyTheirKidNames) {
+  auto ring = std::make_shared<JwksKeyRing>();
+  int refetches = 0;
+  ring->refetch = [&](const std::function<void()>&) { ++refetches; };
+  TokenKeys keys;
+  keys.jwks = ring;
+  EXPECT_TRUE(keys.required());
+  const std::string rsaToken =
+      testing::signJwtWithKey(payload(kNow + 60), *rsa_, KeyKind::kRsa, "r1");
+  const TokenCheck before = verifyToken(rsaToken, keys, kNow);
+  EXPECT_TRUE(before.unknownKey);
+  EXPECT_EQ(before.error, "the key set is not loaded yet");
+  EXPECT_EQ(refetches, 1);
+
+  ring->keys = *parseJwks(R"({"keys":[)" + testing::publicJwk(*rsa_, KeyKind::kRsa, "r1") + "," +
+                          testing::publicJwk(*ec_, KeyKind::kEc, "e1") + "]}")
+                    .keys;
+  ring->loaded = true;
+  EXPECT_TRUE(verifyToken(rsaToken, keys, kNow).claims);
+  EXPECT_TRUE(
+      verifyToken(testing::signJwtWithKey(payload(kNow + 60), *ec_, KeyKind::kEc, "e1"), keys, kNow)
+          .claims);
+  // A kid the set lacks: unknown (fetch again); a kid naming another key: bad signature.
+  const TokenCheck rotated = verifyToken(
+      testing::signJwtWithKey(payload(kNow + 60), *rsa_, KeyKind::kRsa, "r2"), keys, kNow);
+  EXPECT_FALSE(rotated.claims);
+  EXPECT_TRUE(rotated.unknownKey);
+  EXPECT_EQ(rotated.error, "token kid \"r2\" is not in the key set");
+  EXPECT_EQ(refetches, 2);
+  const TokenCheck wrongKey = verifyToken(
+      testing::signJwtWithKey(payload(kNow + 60), *ec_, KeyKind::kEc, "r1"), keys, kNow);
+  EXPECT_FALSE(wrongKey.claims);
+  EXPECT_FALSE(wrongKey.unknownKey);
+  // Without a kid: the set's only key, and no guess among several.
+  EXPECT_FALSE(
+      verifyToken(testing::signJwtWithKey(payload(kNow + 60), *rsa_, KeyKind::kRsa), keys, kNow)
+          .claims);
+  ring->keys.erase("e1");
+  EXPECT_TRUE(
+      verifyToken(testing::signJwtWithKey(payload(kNow + 60), *rsa_, KeyKind::kRsa), keys, kNow)
+          .claims);
+  // The HS256 secret is never the key set's business.
+  EXPECT_FALSE(
+      verifyToken(testing::makeToken({"alice", kNow + 60, {}}, "secret-0123456789"), keys, kNow)
+          .claims);
+}
+
 }  // namespace
 }  // namespace chat::common
