@@ -37,6 +37,8 @@ export interface ChatClientOptions {
   connectTimeoutMs?: number;
   /** Sends that failed with a lost connection go out again after the rejoin. Default true. */
   resendOnReconnect?: boolean;
+  /** setTimeout/clearTimeout to use (tests drive time with fakes). Default globalThis. */
+  timers?: { setTimeout(fn: () => void, ms: number): unknown; clearTimeout(id: unknown): void };
 }
 
 export type ClientState = 'idle' | 'connecting' | 'online' | 'offline' | 'stopped';

@@ -10,7 +10,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { launchBrowser, openChat, send, waitForText, waitOnline } from './lib/browser.mjs';
-import { Stack, freePort, outDir } from './lib/stack.mjs';
+import { Stack, freePort, outDir, waitFor } from './lib/stack.mjs';
 
 const SECRET = 'login-test-secret-0123456789';
 let stack, browser, app, origin, gw;
@@ -84,7 +84,9 @@ test('with AUTH_SECRET and TOKEN_URL the page gets a token from the app and chat
   assert.equal(await userButton.getAttribute('aria-label'), 'Signed in as zoe');
   await userButton.click({ force: true });
   await send(chat.page, 'signed in through the app');
-  const [shown] = await waitForText(chat.page, 'signed in through the app');
+  // Stored (acked) before the REST read below looks for it.
+  const [shown] = await waitFor('acked', async () =>
+    (await waitForText(chat.page, 'signed in through the app')).filter((m) => m.state === 'sent' && m.id));
   assert.equal(shown.author, 'zoe', 'the token\'s sub is the author');
   assert.equal(await chat.page.evaluate(() => window.__dialogs), 0, 'the name dialog never opened');
   assert.equal(await chat.page.getByTestId('username-dialog').isVisible(), false);

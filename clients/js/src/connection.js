@@ -171,10 +171,4 @@ export class Connection {
     this.#closeOwn(1000, 'bye');
     this.#setState('stopped');
   }
-
-  /** Drops the socket as if the network had (tests, and a page's "online" event). */
-  drop() {
-    if (!this.#ws) return;
-    this.#ws.close(4000, 'dropped by the client');
-  }
 }
