@@ -528,3 +528,32 @@ test('when its gateway is killed, a page reconnects to the other one and misses 
   await waitForText(erin.page, 'back, via B');
   await finish(dave, erin);
 });
+
+test('a deleted message leaves the page (a delete frame), a tombstone frame shows nothing', { timeout: TEST_TIMEOUT }, async () => {
+  const gw = stack.gateways['gw-b'].url;
+  const kept = await publish(gw, 'tombs', 'ops', 'this one stays');
+  const doomed = await publish(gw, 'tombs', 'ops', 'this one is deleted');
+  const toPage = [];
+  // Between page and gateway: the test speaks for a gateway that deletes
+  // messages (docs/protocol.md section 10), on the page's own connection.
+  const prepare = (context) => context.routeWebSocket(/\/websocket/, (ws) => {
+    const server = ws.connectToServer();
+    ws.onMessage((msg) => server.send(msg));
+    server.onMessage((msg) => ws.send(msg));
+    toPage.push(ws);
+  });
+  const reader = await open(`${stack.viaB}/#tombs`, { username: 'reader', prepare });
+  await waitOnline(reader.page);
+  await waitForText(reader.page, 'this one is deleted');
+  toPage[0].send(JSON.stringify({ type: 'delete', room: 'tombs', epoch: doomed.epoch, id: doomed.id }));
+  await waitFor('the deleted message gone', async () =>
+    JSON.stringify((await shownMessages(reader.page)).map((m) => m.id)) === JSON.stringify([kept.id]));
+  // A tombstone (as a replay carries one) in a batch with a message after it.
+  toPage[0].send([
+    JSON.stringify({ type: 'message', room: 'tombs', epoch: doomed.epoch, id: doomed.id + 1, ts: Date.now(), deleted: true }),
+    JSON.stringify({ type: 'message', room: 'tombs', epoch: doomed.epoch, id: doomed.id + 2, ts: Date.now(), username: 'ops', text: 'after the tombstone' }),
+  ].join('\n'));
+  await waitForText(reader.page, 'after the tombstone');
+  assert.deepEqual((await shownMessages(reader.page)).map((m) => m.id), [kept.id, doomed.id + 2]);
+  await finish(reader);
+});

@@ -10,7 +10,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { launchBrowser, openChat, send, waitForText, waitOnline } from './lib/browser.mjs';
-import { Stack, freePort, outDir } from './lib/stack.mjs';
+import { Stack, freePort, outDir, waitFor } from './lib/stack.mjs';
 
 const SECRET = 'login-test-secret-0123456789';
 let stack, browser, app, origin, gw;
@@ -59,18 +59,37 @@ after(async () => {
   }
 });
 
-test('with AUTH_SECRET and TOKEN_URL the page gets a token from the app and chats as its user', { timeout: 60000 }, async () => {
+test('with AUTH_SECRET and TOKEN_URL the page gets a token from the app and chats as its user, with no name dialog', { timeout: 60000 }, async () => {
   const config = await (await fetch(`${origin}/config.json`)).json();
   assert.deepEqual(config, { auth: true, token_url: '/auth/token', auth_cookie: false });
 
   const chat = await openChat(browser, `${origin}/#signed`, {
-    prepare: (context) => context.addCookies([{ name: 'app_user', value: 'zoe', url: origin }]),
+    prepare: async (context) => {
+      await context.addCookies([{ name: 'app_user', value: 'zoe', url: origin }]);
+      // A name kept from before the login must not matter: the token names the user.
+      await context.addInitScript(() => {
+        localStorage.setItem('chat.username', 'someone-else');
+        window.__dialogs = 0;
+        const showModal = HTMLDialogElement.prototype.showModal;
+        HTMLDialogElement.prototype.showModal = function showModalCounted() { window.__dialogs++; return showModal.call(this); };
+      });
+    },
   });
   assert.equal(await waitOnline(chat.page), 'gw-login');
   assert.ok(tokensIssued.includes('zoe'), 'the page asked the app for a token');
+  // Logged in, the token's user is the name: no name dialog is offered.
+  await chat.page.locator('#user-name', { hasText: 'zoe' }).waitFor();
+  const userButton = chat.page.getByTestId('user-button');
+  assert.equal(await userButton.isDisabled(), true, 'the name button offers no dialog');
+  assert.equal(await userButton.getAttribute('aria-label'), 'Signed in as zoe');
+  await userButton.click({ force: true });
   await send(chat.page, 'signed in through the app');
-  const [shown] = await waitForText(chat.page, 'signed in through the app');
+  // Stored (acked) before the REST read below looks for it.
+  const [shown] = await waitFor('acked', async () =>
+    (await waitForText(chat.page, 'signed in through the app')).filter((m) => m.state === 'sent' && m.id));
   assert.equal(shown.author, 'zoe', 'the token\'s sub is the author');
+  assert.equal(await chat.page.evaluate(() => window.__dialogs), 0, 'the name dialog never opened');
+  assert.equal(await chat.page.getByTestId('username-dialog').isVisible(), false);
   // The REST read takes a token too when login is on.
   const res = await fetch(`${gw.url}/api/rooms/signed/messages`, { headers: { authorization: `Bearer ${tokenFor('zoe')}` } });
   assert.equal(res.status, 200);
