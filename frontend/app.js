@@ -105,6 +105,7 @@ async function main() {
       view.setAtStart(first ? first.id === 1 : !j.lastId);
     }
     view.presence = new Set(j.presence);
+    view.online = j.online;
     if (rooms.isActive(view)) {
       if (view.stick) view.scrollToBottom();
       rooms.refreshOnline();
@@ -120,10 +121,11 @@ async function main() {
     if (view) { view.removeById(id); rooms.updateEmpty(); }
   });
 
-  client.on('presence', ({ room, users }) => {
+  client.on('presence', ({ room, users, online }) => {
     const view = rooms.views.get(room);
     if (!view) return;
     view.presence = new Set(users);
+    view.online = online;
     if (rooms.isActive(view)) rooms.refreshOnline();
   });
 

@@ -25,6 +25,7 @@ export function createRoomView(name, page) {
     byId: new Map(),
     locals: new Map(),      // ref -> { ref, text, ts, user, state, el }, not stored as far as we know
     presence: new Set(),
+    online: 0,
     unread: 0,
     news: 0,                // others' messages a resume brought
     joined: false,

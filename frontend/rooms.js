@@ -82,7 +82,7 @@ export function createRooms({ client, me, composer, onNearTop, onRetry, onDiscar
 
   function refreshOnline() {
     const view = active();
-    renderOnline(view && view.name, view ? view.presence : [], me());
+    renderOnline(view && view.name, view ? view.presence : [], me(), view ? view.online : 0);
   }
 
   function updateEmpty() {

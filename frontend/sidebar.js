@@ -31,13 +31,16 @@ export function renderRoomList(rooms, { onLeave }) {
   $('menu-button').setAttribute('aria-label', totalOther ? `Rooms and people, ${totalOther} unread` : 'Rooms and people');
 }
 
-/** Who is online in the shown room; the reader first, marked "(you)". */
-export function renderOnline(roomName, presence, me) {
+/**
+ * Who is online in the shown room; the reader first, marked "(you)". A big
+ * room lists only some: the count is `online`, the gateway's count of all.
+ */
+export function renderOnline(roomName, presence, me, online = 0) {
   const names = roomName ? [...presence].sort((a, b) => (a === me ? -1 : b === me ? 1 : a.localeCompare(b))) : [];
   $('online-list').replaceChildren(...names.map((n) => h('li', { class: 'online-user', testid: 'online-user', 'data-username': n },
     avatar(n, 'avatar-sm'), h('span', { class: 'online-name' }, n),
     n === me ? h('span', { class: 'you' }, '(you)') : null)));
-  $('online-count').textContent = roomName ? `· ${names.length}` : '';
+  $('online-count').textContent = roomName ? `· ${Math.max(online, names.length)}` : '';
   $('online-heading').firstChild.textContent = roomName ? `Online in #${roomName} ` : 'Online ';
 }
 

@@ -56,12 +56,14 @@ Server::Server(uv_loop_t* loop, common::Settings settings, WorkerSeat seat)
                          TlsOptions{{}, 0, settings_.redisTlsVerify, settings_.redisTlsCa})
                    : nullptr),
       store_(cluster_ ? static_cast<RedisRouter&>(*cluster_) : singleNode_, keys_,
-             settings_.historySize, settings_.ackReplicas),
+             settings_.historySize, settings_.ackReplicas,
+             PresenceLimits{settings_.presenceListMax, settings_.presenceEventsMax}),
       bus_(loop, settings_.redis, "chat-gw:" + settings_.gatewayId + ":sub", keys_,
            settings_.redisTimeout),
       clusterBus_(cluster_ ? std::make_unique<ClusterBus>(*cluster_, keys_) : nullptr),
       hub_(loop, clusterBus_ ? static_cast<Bus&>(*clusterBus_) : bus_, store_,
-           settings_.historyOnJoin, slot_.hub),
+           settings_.historyOnJoin, slot_.hub, HubTiming{},
+           PresenceLimits{settings_.presenceListMax, settings_.presenceEventsMax}),
       presence_(loop, store_, settings_.gatewayId, settings_.presenceTtl),
       chat_(
           settings_, store_, hub_, presence_, stats_,

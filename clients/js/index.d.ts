@@ -72,7 +72,10 @@ export interface RoomState {
   readonly epoch: string | null;
   readonly lastId: number | null;
   readonly status: 'none' | 'joining' | 'joined';
+  /** Users listed (all of a small room; some of a big one). */
   readonly presence: Set<string>;
+  /** How many distinct users are present. */
+  readonly online: number;
 }
 
 export interface ChatEvents {
@@ -81,12 +84,13 @@ export interface ChatEvents {
   disconnect: { code: number; reason: string; wasOpen: boolean; wasOnline: boolean };
   /** The room starts over (first join, new epoch, or a gap too old to fill): forget its messages. */
   reset: { room: string; epoch: string | null };
-  joined: { room: string; epoch: string | null; lastId: number | null; recovered: boolean; reset: boolean; presence: string[] };
+  joined: { room: string; epoch: string | null; lastId: number | null; recovered: boolean; reset: boolean; presence: string[]; online: number };
   /** Each stored message once, in id order; live is false for a join's replay. */
   message: Message & { live: boolean };
   /** A message was deleted (a delete frame, or a tombstone in a replay). */
   delete: { room: string; epoch: string; id: number; replayed: boolean };
-  presence: { room: string; event: 'join' | 'leave'; username: string; users: string[] };
+  /** A join or leave (rooms up to PRESENCE_EVENTS_MAX users), or a big room's new count. */
+  presence: { room: string; event: 'join' | 'leave' | 'count'; username?: string; online: number; users: string[] };
   history: { room: string; messages: Message[]; atStart: boolean };
   send: Send;
   refreshed: { exp: number };

@@ -195,7 +195,12 @@ std::vector<Spec> specs(const SettingsSources& src) {
        sizeIn(&Settings::maxRoomsPerConnection, 1, 10000)},
       {"PRESENCE_TTL", "30", "seconds a crashed gateway's users stay listed as present",
        seconds(&Settings::presenceTtl, 0.5, 3600)},
-      {"API_KEY", "", "bearer key of POST /api/rooms/{room}/messages (unset: API off)",
+      {"PRESENCE_LIST_MAX", "100", "users a v1 joined frame lists at most (online counts all)",
+       sizeIn(&Settings::presenceListMax, 1, 10000)},
+      {"PRESENCE_EVENTS_MAX", "200",
+       "users a room may have with per-user join/leave events; above it, online counts",
+       sizeIn(&Settings::presenceEventsMax, 0, 1000000)},
+      {"API_KEY", "", "bearer key of the REST publish and the operator API (unset: both off)",
        [](Settings& s, const std::string& raw) -> std::string {
          if (!raw.empty() && raw.size() < 16) return "must be at least 16 characters";
          s.apiKey = raw;

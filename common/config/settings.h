@@ -41,8 +41,10 @@ struct Settings {
   std::size_t maxConnections = 100000;
   std::size_t maxRoomsPerConnection = 32;
   std::chrono::milliseconds presenceTtl{30000};
-  std::string apiKey;     // empty: the publish API is off
-  double rateLimit = 10;  // messages per second per connection
+  std::size_t presenceListMax = 100;    // users a `joined` lists
+  std::size_t presenceEventsMax = 200;  // per-user presence events up to this many users
+  std::string apiKey;                   // empty: the publish API is off
+  double rateLimit = 10;                // messages per second per connection
   double rateBurst = 20;
   std::string allowedOrigins;     // empty: same host only; "*": any
   std::string authSecret;         // HS256; empty with no other auth setting: no token needed

@@ -318,7 +318,8 @@ std::string encodeWelcome(std::string_view conn, std::string_view username,
 }
 
 std::string encodeJoined(std::string_view room, std::string_view epoch, std::uint64_t lastId,
-                         std::optional<bool> recovered, const std::vector<std::string>& presence) {
+                         std::optional<bool> recovered, const std::vector<std::string>& presence,
+                         std::uint64_t online) {
   std::string out = R"({"type":"joined")";
   appendStringField(out, "room", room);
   appendStringField(out, "epoch", epoch);
@@ -334,7 +335,18 @@ std::string encodeJoined(std::string_view room, std::string_view epoch, std::uin
     appendJsonString(out, username);
     out += '}';
   }
-  out += "]}";
+  out += R"(],"online":)";
+  out += std::to_string(online);
+  out += '}';
+  return out;
+}
+
+std::string encodePresenceCount(std::string_view room, std::uint64_t online) {
+  std::string out = R"({"type":"presence")";
+  appendStringField(out, "room", room);
+  out += R"(,"online":)";
+  out += std::to_string(online);
+  out += '}';
   return out;
 }
 
@@ -407,9 +419,13 @@ std::optional<PresenceEvent> parsePresenceEvent(std::string_view frame) {
   const auto event = stringMember("event");
   const auto username = stringMember("username");
   if (!type || *type != "presence" || !room || !isValidRoomName(*room)) return std::nullopt;
+  if (const auto count = doc.FindMember("online"); count != doc.MemberEnd()) {
+    if (!count->value.IsUint64() || event || username) return std::nullopt;
+    return PresenceEvent{std::string(*room), {}, {}, count->value.GetUint64()};
+  }
   if (!event || (*event != "join" && *event != "leave")) return std::nullopt;
   if (!username || username->empty() || !isValidUtf8(*username)) return std::nullopt;
-  return PresenceEvent{std::string(*room), std::string(*event), std::string(*username)};
+  return PresenceEvent{std::string(*room), std::string(*event), std::string(*username), {}};
 }
 
 std::string encodeDisconnectCommand(std::string_view username) {

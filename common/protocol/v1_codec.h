@@ -94,7 +94,8 @@ std::string encodeWelcome(std::string_view conn, std::string_view username,
 // {"type":"joined","room":..,"epoch":..,"last_id":N,"recovered":B,"presence":[{"username":..}]}
 // `recovered` is left out when nullopt (no `since` was given).
 std::string encodeJoined(std::string_view room, std::string_view epoch, std::uint64_t lastId,
-                         std::optional<bool> recovered, const std::vector<std::string>& presence);
+                         std::optional<bool> recovered, const std::vector<std::string>& presence,
+                         std::uint64_t online);
 
 // {"type":"ack","ref":..,"id":N,"ts":N}
 // The control channel's operator command {"type":"disconnect","username":..}
@@ -119,15 +120,21 @@ std::string encodePresence(std::string_view room, std::string_view event,
 // raw newline, as the store script makes them.
 std::string encodeHistory(std::string_view room, const std::vector<std::string_view>& frames);
 
+// {"type":"presence","room":..,"online":N}: how many distinct users a room
+// above PRESENCE_EVENTS_MAX has (docs/protocol.md section 4).
+std::string encodePresenceCount(std::string_view room, std::uint64_t online);
+
 struct PresenceEvent {
   std::string room;
-  std::string event;  // "join" or "leave"
+  std::string event;  // "join" or "leave"; empty for a count
   std::string username;
+  std::optional<std::uint64_t> online;  // set for a count
 };
 
-// Reads back a presence frame made by `encodePresence` (as it comes off the
-// bus). Returns nullopt for anything else: message frames, other types, a bad
-// room name, an event other than join or leave, an empty username.
+// Reads back a presence frame made by `encodePresence` or
+// `encodePresenceCount` (as it comes off the bus). Returns nullopt for
+// anything else: message frames, other types, a bad room name, an event other
+// than join or leave, an empty username, a count that is not a whole number.
 std::optional<PresenceEvent> parsePresenceEvent(std::string_view frame);
 
 }  // namespace chat::common

@@ -10,15 +10,19 @@
 namespace chat::gateway {
 
 RoomHub::RoomHub(uv_loop_t* loop, Bus& bus, HistorySource& history, std::size_t historyOnJoin,
-                 HubStats& stats, HubTiming timing)
+                 HubStats& stats, HubTiming timing, PresenceLimits limits)
     : stats_(stats),
       bus_(bus),
       history_(history),
       historyOnJoin_(historyOnJoin),
       timing_(timing),
+      limits_(limits),
       sweepTimer_(loop),
       retryTimer_(loop) {
-  sweepTimer_.every(timing_.sweepPeriod, [this] { sweepEmptyRooms(); });
+  sweepTimer_.every(timing_.sweepPeriod, [this] {
+    sweepEmptyRooms();
+    pollCrowdedRooms();
+  });
 }
 
 RoomHub::~RoomHub() {
@@ -171,6 +175,8 @@ void RoomHub::finishHistoryRead(const std::string& roomName, std::optional<Histo
   room->epoch = slice->epoch;
   room->lastId = std::max(room->lastId, slice->lastId);
   room->present = slice->present;
+  room->online = std::max<std::uint64_t>(slice->online, room->present.size());
+  room->crowded = room->online > limits_.eventsMax;
   // In pub/sub order: joins and leaves the snapshot already holds change nothing.
   for (const auto& [joined, username] : std::exchange(room->readPresence, {}))
     applyPresence(*room, joined, username);
@@ -237,8 +243,9 @@ void RoomHub::finishHistoryRead(const std::string& roomName, std::optional<Histo
       m->recovered = recovered;
       m->epoch = slice->epoch;
     }
-    const JoinOutcome outcome{room->name, room->epoch, slice->lastId,
-                              m->announced ? recovered : m->recovered, &room->present};
+    const JoinOutcome outcome{
+        room->name,     room->epoch,  slice->lastId,  m->announced ? recovered : m->recovered,
+        &room->present, room->online, limits_.listMax};
     if (m->epochChanged) {
       // The fresh `joined` goes before the new epoch's messages.
       m->epochChanged = false;
@@ -322,10 +329,43 @@ void RoomHub::deliverLive(Room& room, const FramePtr& frame, std::uint64_t id) {
 }
 
 void RoomHub::applyPresence(Room& room, bool joined, const std::string& username) {
+  // Events come only while the room is small: its list is whole, so whether
+  // a user is on it says whether they were counted.
   auto& present = room.present;
   const auto it = std::find(present.begin(), present.end(), username);
-  if (joined && it == present.end()) present.push_back(username);
-  if (!joined && it != present.end()) present.erase(it);
+  if (joined && it == present.end()) {
+    present.push_back(username);
+    ++room.online;
+  }
+  if (!joined && it != present.end()) {
+    present.erase(it);
+    if (room.online > 0) --room.online;
+  }
+}
+
+void RoomHub::setOnline(Room& room, std::uint64_t online) {
+  room.crowded = online > limits_.eventsMax;
+  if (online == room.online) return;
+  room.online = online;
+  const auto frame = SharedFrame::make(common::encodePresenceCount(room.name, online));
+  for (Membership* m : room.live)
+    m->member->deliverEvent(frame);
+}
+
+void RoomHub::pollCrowdedRooms() {
+  // Once a second at most, and only when it changed: a big room's members
+  // hear its count instead of every join and leave.
+  for (auto& [name, room] : rooms_) {
+    if (!room->crowded || room->live.empty() || room->countInFlight) continue;
+    const bool sent =
+        history_.presentCount(name, [this, roomName = name](std::optional<std::uint64_t> count) {
+          Room* polled = find(roomName);
+          if (polled == nullptr) return;
+          polled->countInFlight = false;
+          if (count) setOnline(*polled, *count);
+        });
+    room->countInFlight = sent;
+  }
 }
 
 void RoomHub::deliverDelete(Room& room, const common::DeleteEvent& event, std::string_view bytes) {
@@ -356,6 +396,11 @@ void RoomHub::deliverEvent(Room& room, std::string_view bytes) {
   auto event = common::parsePresenceEvent(bytes);
   if (!event || event->room != room.name) {
     ++stats_.malformedFrames;
+    return;
+  }
+  if (event->online) {
+    // The room crossed PRESENCE_EVENTS_MAX (either way): Redis says its count.
+    setOnline(room, *event->online);
     return;
   }
   const bool joined = event->event == "join";

@@ -84,7 +84,13 @@ struct Room {
   std::unordered_set<std::uint64_t> readDeletes;
   std::string epoch;
   std::uint64_t lastId = 0;  // highest id seen in this epoch
+  // Who is present: the whole list while the room has at most
+  // PRESENCE_EVENTS_MAX users (events keep it), else the last read's first
+  // ones; `online` counts them all (events, or counts above the limit).
   std::vector<std::string> present;
+  std::uint64_t online = 0;
+  bool crowded = false;  // above PRESENCE_EVENTS_MAX: counts, not events
+  bool countInFlight = false;
   std::chrono::steady_clock::time_point emptySince;
 
   std::size_t members() const { return live.size() + syncing.size(); }
@@ -112,7 +118,7 @@ class RoomHub final : public BusListener {
  public:
   // `stats` outlives the hub (the worker's board slot, or a test's own).
   RoomHub(uv_loop_t* loop, Bus& bus, HistorySource& history, std::size_t historyOnJoin,
-          HubStats& stats, HubTiming timing = {});
+          HubStats& stats, HubTiming timing = {}, PresenceLimits limits = {});
   ~RoomHub() override;
 
   // `room` must be a valid room name. The member gets history, onJoined, then
@@ -150,6 +156,9 @@ class RoomHub final : public BusListener {
   void deliverEvent(Room& room, std::string_view frame);
   void deliverDelete(Room& room, const common::DeleteEvent& event, std::string_view frame);
   static void applyPresence(Room& room, bool joined, const std::string& username);
+  // A crowded room's count, as Redis has it now, to its members when it changed.
+  void setOnline(Room& room, std::uint64_t online);
+  void pollCrowdedRooms();
   void resync(Room& room);
   void sweepEmptyRooms();
   void retryPendingReads();
@@ -160,6 +169,7 @@ class RoomHub final : public BusListener {
   HistorySource& history_;
   std::size_t historyOnJoin_;
   HubTiming timing_;
+  PresenceLimits limits_;
   common::StringMap<std::unique_ptr<Room>> rooms_;
   Timer sweepTimer_;
   Timer retryTimer_;

@@ -17,7 +17,9 @@ struct JoinOutcome {
   std::string_view epoch;
   std::uint64_t lastId = 0;
   std::optional<bool> recovered;                      // set when the join asked to resume (`since`)
-  const std::vector<std::string>* present = nullptr;  // users in the room
+  const std::vector<std::string>* present = nullptr;  // users in the room (maybe not all)
+  std::uint64_t online = 0;                           // how many there are
+  std::size_t listMax = 100;                          // users `joined` may list
 };
 
 class RoomMember {

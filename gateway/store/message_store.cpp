@@ -75,11 +75,14 @@ std::string newEpoch() {
 }
 
 MessageStore::MessageStore(RedisRouter& redis, const RedisKeys& keys, std::size_t historySize,
-                           unsigned ackReplicas)
+                           unsigned ackReplicas, PresenceLimits limits)
     : redis_(redis),
       keys_(keys),
       historySize_(std::to_string(historySize)),
       ackReplicas_(ackReplicas),
+      // A small room's list is read whole: presence events keep it from there.
+      presentReadMax_(std::to_string(std::max(limits.listMax, limits.eventsMax))),
+      eventsMax_(std::to_string(limits.eventsMax)),
       store_{scripts::kStore, sha1Hex(scripts::kStore)},
       read_{scripts::kRead, sha1Hex(scripts::kRead)},
       presence_{scripts::kPresence, sha1Hex(scripts::kPresence)},
@@ -181,31 +184,44 @@ bool MessageStore::store(std::string_view room, std::string_view body, StoreFn d
 
 bool MessageStore::read(std::string_view room, const HistoryQuery& query, ReadFn done) {
   static constexpr std::string_view kModes[] = {"last", "join", "after", "before"};
-  return evalScript(
-      room, read_, {keys_.seq(room), keys_.history(room), keys_.presence(room)},
-      {std::string(kModes[static_cast<int>(query.mode)]), std::to_string(query.a),
-       std::to_string(query.b), newEpoch(), std::to_string(kUnusedSequenceLifetime.count())},
-      [done = std::move(done)](redisReply* reply) {
-        if (reply == nullptr || reply->type != REDIS_REPLY_ARRAY || reply->elements != 5 ||
-            reply->element[3]->type != REDIS_REPLY_ARRAY ||
-            reply->element[4]->type != REDIS_REPLY_ARRAY) {
-          logScriptError("read", reply);
-          done(std::nullopt);
-          return;
-        }
-        HistorySlice slice;
-        slice.epoch = asString(reply->element[0]);
-        slice.lastId = asInteger<std::uint64_t>(reply->element[1]).value_or(0);
-        slice.length = asInteger<std::uint64_t>(reply->element[2]).value_or(0);
-        const redisReply* frames = reply->element[3];
-        slice.frames.reserve(frames->elements);
-        for (std::size_t i = 0; i < frames->elements; ++i)
-          slice.frames.emplace_back(asString(frames->element[i]));
-        const redisReply* present = reply->element[4];
-        for (std::size_t i = 0; i < present->elements; ++i)
-          slice.present.emplace_back(asString(present->element[i]));
-        done(std::move(slice));
-      });
+  return evalScript(room, read_, {keys_.seq(room), keys_.history(room), keys_.presence(room)},
+                    {std::string(kModes[static_cast<int>(query.mode)]), std::to_string(query.a),
+                     std::to_string(query.b), newEpoch(),
+                     std::to_string(kUnusedSequenceLifetime.count()), presentReadMax_},
+                    [done = std::move(done)](redisReply* reply) {
+                      if (reply == nullptr || reply->type != REDIS_REPLY_ARRAY ||
+                          reply->elements != 6 || reply->element[3]->type != REDIS_REPLY_ARRAY ||
+                          reply->element[4]->type != REDIS_REPLY_ARRAY) {
+                        logScriptError("read", reply);
+                        done(std::nullopt);
+                        return;
+                      }
+                      HistorySlice slice;
+                      slice.epoch = asString(reply->element[0]);
+                      slice.lastId = asInteger<std::uint64_t>(reply->element[1]).value_or(0);
+                      slice.length = asInteger<std::uint64_t>(reply->element[2]).value_or(0);
+                      const redisReply* frames = reply->element[3];
+                      slice.frames.reserve(frames->elements);
+                      for (std::size_t i = 0; i < frames->elements; ++i)
+                        slice.frames.emplace_back(asString(frames->element[i]));
+                      const redisReply* present = reply->element[4];
+                      for (std::size_t i = 0; i < present->elements; ++i)
+                        slice.present.emplace_back(asString(present->element[i]));
+                      slice.online = asInteger<std::uint64_t>(reply->element[5]).value_or(0);
+                      done(std::move(slice));
+                    });
+}
+
+bool MessageStore::presentCount(std::string_view room, CountFn done) {
+  // Entries hold their expiry (Redis ms); the gateway's clock is close enough
+  // for a count (the presence script sweeps by Redis' own).
+  const std::string now = std::to_string(common::unixMillis());
+  return redis_.command(room, {"ZCOUNT", keys_.presence(room), now, "+inf"},
+                        [done = std::move(done)](redisReply* reply) {
+                          if (reply == nullptr || reply->type != REDIS_REPLY_INTEGER)
+                            return done(std::nullopt);
+                          done(static_cast<std::uint64_t>(reply->integer));
+                        });
 }
 
 bool MessageStore::publishControl(std::string_view payload, std::function<void(bool)> done) {
@@ -244,7 +260,8 @@ bool MessageStore::presence(std::string_view room, PresenceOp op, std::string_vi
                                 std::to_string(ttl.count()),
                                 keys_.channel(room),
                                 std::string(room),
-                                std::string(redis_.publishVerb())};
+                                std::string(redis_.publishVerb()),
+                                eventsMax_};
   for (const auto& user : users) {
     keys.push_back(userPrefix + user);
     args.push_back(user);

@@ -36,16 +36,27 @@ struct HistorySlice {
   std::uint64_t lastId = 0;
   std::uint64_t length = 0;          // messages the room's history holds
   std::vector<std::string> frames;   // oldest first
-  std::vector<std::string> present;  // join reads: users present in the room
+  std::vector<std::string> present;  // join reads: users present (at most PRESENCE_LIST_MAX)
+  std::uint64_t online = 0;          // join reads: how many users are present
 };
 
 using ReadFn = std::function<void(std::optional<HistorySlice>)>;
+using CountFn = std::function<void(std::optional<std::uint64_t>)>;
 
-// Reads a room's history; MessageStore in production, fakes in tests.
+// Reads a room's history and presence; MessageStore in production, fakes in tests.
 class HistorySource {
  public:
   virtual ~HistorySource() = default;
   virtual bool read(std::string_view room, const HistoryQuery& query, ReadFn done) = 0;
+  // How many distinct users are present in a room (O(log n)); false when not sent.
+  virtual bool presentCount(std::string_view room, CountFn done) = 0;
+};
+
+// How presence scales (docs/protocol.md section 4): a `joined` lists at most
+// `listMax` users; rooms above `eventsMax` users get counts, not events.
+struct PresenceLimits {
+  std::size_t listMax = 100;
+  std::size_t eventsMax = 200;
 };
 
 enum class PresenceOp { kJoin, kRefresh, kLeave };
@@ -64,7 +75,7 @@ class MessageStore final : public HistorySource {
   // `ackReplicas` (ACK_REPLICAS): replicas that must have a message before it
   // is acked; 0 acks once the primary has it.
   MessageStore(RedisRouter& redis, const RedisKeys& keys, std::size_t historySize,
-               unsigned ackReplicas = 0);
+               unsigned ackReplicas = 0, PresenceLimits limits = {});
 
   // Call when a command link comes up: loads the scripts there.
   void loadScripts(RedisConnection& link);
@@ -76,6 +87,7 @@ class MessageStore final : public HistorySource {
              std::optional<SendRef> sendRef = std::nullopt);
 
   bool read(std::string_view room, const HistoryQuery& query, ReadFn done) override;
+  bool presentCount(std::string_view room, CountFn done) override;
 
   // Publishes an operator command to every gateway (the control channel);
   // `done` gets whether Redis took it.
@@ -122,6 +134,8 @@ class MessageStore final : public HistorySource {
   const RedisKeys& keys_;
   std::string historySize_;
   unsigned ackReplicas_;
+  std::string presentReadMax_;
+  std::string eventsMax_;
   Script store_;
   Script read_;
   Script presence_;

@@ -72,14 +72,16 @@ inline constexpr std::string_view kStore =
 
 // Reads a slice of history by id. The list always holds the contiguous ids
 // last-llen+1 .. last, so an id maps to an index without a search.
-// KEYS: seq, history, presence. ARGV: mode, a, b, candidate epoch, expiry ms.
+// KEYS: seq, history, presence. ARGV: mode, a, b, candidate epoch, expiry ms,
+// users listed at most (PRESENCE_LIST_MAX, or PRESENCE_EVENTS_MAX if larger).
 //   last:   the last `a` messages
 //   join:   the last max(a, last - b) messages (b = oldest `since` wanted, -1
-//           for none), and the users present
+//           for none), and up to ARGV[6] of the users present with their count
+//           (O(log n) in the room's size)
 //   after:  up to `b` messages with id > a; when a is older than the first
 //           retained id, the first `b` retained ones (a reader that fell behind)
 //   before: up to `b` messages with id < a
-// Returns {epoch, last_id, llen, {frames oldest first}, {present users}}.
+// Returns {epoch, last_id, llen, {frames oldest first}, {present users}, online}.
 // Reads create no keys (anonymous reads must not fill Redis), but for a join
 // of a room with no sequence: `joined` needs an epoch, so it creates one that
 // expires unless a message is stored (the store script removes the expiry).
@@ -87,7 +89,7 @@ inline constexpr std::string_view kStore =
 inline constexpr std::string_view kRead =
     "local epoch = redis.call('HGET', KEYS[1], 'epoch')\n"
     "if not epoch then\n"
-    "  if ARGV[1] ~= 'join' then return {'', 0, 0, {}, {}} end\n"
+    "  if ARGV[1] ~= 'join' then return {'', 0, 0, {}, {}, 0} end\n"
     "  epoch = ARGV[4]\n"
     "  redis.call('DEL', KEYS[2])\n"
     "  redis.call('HSET', KEYS[1], 'epoch', epoch, 'id', 0)\n"
@@ -110,12 +112,13 @@ inline constexpr std::string_view kRead =
     "if hi > last then hi = last end\n"
     "local frames = {}\n"
     "if lo <= hi then frames = redis.call('LRANGE', KEYS[2], lo - first, hi - first) end\n"
-    "local present = {}\n"
+    "local present, online = {}, 0\n"
     "if mode == 'join' then\n"
-    "  local t = redis.call('TIME')\n"
-    "  present = redis.call('ZRANGEBYSCORE', KEYS[3], t[1] * 1000, '+inf')\n"
+    "  local now = redis.call('TIME')[1] * 1000\n"
+    "  present = redis.call('ZRANGEBYSCORE', KEYS[3], now, '+inf', 'LIMIT', 0, tonumber(ARGV[6]))\n"
+    "  online = redis.call('ZCOUNT', KEYS[3], now, '+inf')\n"
     "end\n"
-    "return {epoch, last, llen, frames, present}\n";
+    "return {epoch, last, llen, frames, present, online}\n";
 
 // Deletes one message, keeping its place (docs/protocol.md section 10): the
 // history entry becomes a tombstone under the same id and ts, so ids stay
@@ -173,30 +176,33 @@ inline constexpr std::string_view kRoomSummary =
 #undef CHAT_LUA_ENSURE_SEQUENCE
 
 // Presence of users in one room, across gateways. A user is present while any
-// gateway's entry for them is unexpired; join and leave events are published
-// on the room channel exactly once, here, atomically.
+// gateway's entry for them is unexpired. While the room has at most
+// PRESENCE_EVENTS_MAX users, join and leave events are published on the room
+// channel exactly once, here, atomically; above it none are (they would cost
+// every member of a big room a frame per join), and a count frame is
+// published when the room crosses the limit either way, so gateways know to
+// follow the count themselves (docs/protocol.md section 4).
 // KEYS: presence zset, then one user hash per user. ARGV: op (join, refresh or
 // leave), gateway id, ttl ms, channel, room, the publish command (PUBLISH, or
-// SPUBLISH in a Cluster), then the users.
+// SPUBLISH in a Cluster), PRESENCE_EVENTS_MAX, then the users.
 // Every call first sweeps users whose every entry has expired (a crashed
 // gateway's); their per-user hashes expire on their own (PEXPIRE), so the
-// script touches only the keys it was given (a Cluster requirement).
-// Returns nothing.
+// script touches only the keys it was given (a Cluster requirement). Each
+// user costs O(log n) in the room's size. Returns nothing.
 inline constexpr std::string_view kPresence =
     "local t = redis.call('TIME')\n"
     "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
     "local op, gw, ttl = ARGV[1], ARGV[2], tonumber(ARGV[3])\n"
     "local channel, room, publish = ARGV[4], ARGV[5], ARGV[6]\n"
-    "local function event(kind, user)\n"
-    "  redis.call(publish, channel, '{\"type\":\"presence\",\"room\":\"' .. room ..\n"
-    "    '\",\"event\":\"' .. kind .. '\",\"username\":' .. cjson.encode(user) .. '}')\n"
-    "end\n"
+    "local most = tonumber(ARGV[7])\n"
+    "local before = redis.call('ZCARD', KEYS[1])\n"
+    "local events = {}\n"
     "for _, user in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. now)) do\n"
     "  redis.call('ZREM', KEYS[1], user)\n"
-    "  event('leave', user)\n"
+    "  events[#events + 1] = {'leave', user}\n"
     "end\n"
     "for i = 2, #KEYS do\n"
-    "  local key, user = KEYS[i], ARGV[5 + i]\n"
+    "  local key, user = KEYS[i], ARGV[6 + i]\n"
     "  if op == 'leave' then\n"
     "    redis.call('HDEL', key, gw)\n"
     "    local alive = false\n"
@@ -205,7 +211,8 @@ inline constexpr std::string_view kPresence =
     "    end\n"
     "    if not alive then\n"
     "      redis.call('DEL', key)\n"
-    "      if redis.call('ZREM', KEYS[1], user) == 1 then event('leave', user) end\n"
+    "      if redis.call('ZREM', KEYS[1], user) == 1 then events[#events + 1] = {'leave', user} "
+    "end\n"
     "    end\n"
     "  else\n"
     "    local known = redis.call('ZSCORE', KEYS[1], user)\n"
@@ -213,8 +220,19 @@ inline constexpr std::string_view kPresence =
     "    redis.call('HSET', key, gw, exp)\n"
     "    redis.call('PEXPIRE', key, ttl * 2)\n"
     "    redis.call('ZADD', KEYS[1], 'GT', exp, user)\n"
-    "    if not known then event('join', user) end\n"
+    "    if not known then events[#events + 1] = {'join', user} end\n"
     "  end\n"
+    "end\n"
+    "local after = redis.call('ZCARD', KEYS[1])\n"
+    "if after <= most then\n"
+    "  for _, e in ipairs(events) do\n"
+    "    redis.call(publish, channel, '{\"type\":\"presence\",\"room\":\"' .. room ..\n"
+    "      '\",\"event\":\"' .. e[1] .. '\",\"username\":' .. cjson.encode(e[2]) .. '}')\n"
+    "  end\n"
+    "end\n"
+    "if (before <= most) ~= (after <= most) then\n"
+    "  redis.call(publish, channel, '{\"type\":\"presence\",\"room\":\"' .. room ..\n"
+    "    '\",\"online\":' .. after .. '}')\n"
     "end\n"
     "return 0\n";
 

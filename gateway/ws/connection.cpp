@@ -108,13 +108,20 @@ void Connection::deliverEvent(const FramePtr& frame) {
 
 void Connection::onJoined(const JoinOutcome& outcome) {
   if (!isV1()) return;
-  std::vector<std::string> present =
-      outcome.present ? *outcome.present : std::vector<std::string>{};
-  // The joiner is present even when the shared read began before it registered.
-  if (std::find(present.begin(), present.end(), username_) == present.end())
+  static const std::vector<std::string> kNobody;
+  const std::vector<std::string>& all = outcome.present ? *outcome.present : kNobody;
+  const std::size_t listed = std::min(all.size(), std::max<std::size_t>(outcome.listMax, 1));
+  std::vector<std::string> present(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(listed));
+  std::uint64_t online = std::max<std::uint64_t>(outcome.online, all.size());
+  // The joiner is present even when the shared read began before it
+  // registered; when the list was whole, it was not counted either.
+  if (std::find(all.begin(), all.end(), username_) == all.end() && all.size() >= online) ++online;
+  if (std::find(present.begin(), present.end(), username_) == present.end()) {
+    if (present.size() >= std::max<std::size_t>(outcome.listMax, 1)) present.pop_back();
     present.push_back(username_);
-  send(common::encodeJoined(outcome.room, outcome.epoch, outcome.lastId, outcome.recovered,
-                            present));
+  }
+  send(common::encodeJoined(outcome.room, outcome.epoch, outcome.lastId, outcome.recovered, present,
+                            online));
 }
 
 void Connection::send(std::string_view json) {

@@ -64,7 +64,7 @@ void check(std::string_view input, std::size_t maxText) {
   const std::string room = frame.room.empty() ? std::string(kDefaultRoom) : frame.room;
   checkServerFrame(encodeAck(frame.ref, 1, 2), "ack");
   checkServerFrame(encodeError(frame.ref, V1ErrorCode::kRateLimited, "slow down"), "error");
-  checkServerFrame(encodeJoined(room, frame.epoch, frame.since.value_or(0), true, {frame.ref}),
+  checkServerFrame(encodeJoined(room, frame.epoch, frame.since.value_or(0), true, {frame.ref}, 1),
                    "joined");
   if (!frame.ref.empty()) {
     // A ref is free text like a username: presence frames carry such strings.

@@ -224,5 +224,64 @@ TEST_F(V1PresenceTest, TheOperatorApiDisconnectsAUserEverywhere) {
   EXPECT_FALSE(alice.client->isClosed());
 }
 
+// Large rooms (docs/protocol.md section 4), with the limits made small: up to
+// PRESENCE_EVENTS_MAX users every join and leave is an event; past it, members
+// hear the count instead (when the room crosses the limit, then at most once
+// a second when it changed), across gateways; `joined` lists at most
+// PRESENCE_LIST_MAX users, the joiner among them, and says how many there are.
+TEST_F(V1PresenceTest, ABigRoomSendsCountsInsteadOfEvents) {
+  const EnvVars limits = v1Env({{"PRESENCE_EVENTS_MAX", "4"}, {"PRESENCE_LIST_MAX", "3"}});
+  GatewayProcess& a = startGateway(limits, "gw-a");
+  GatewayProcess& b = startGateway(limits, "gw-b");
+  ASSERT_TRUE(a.waitReady() && b.waitReady());
+  const std::string room = uniqueRoom();
+  V1Session observer = joinV1(a, room, "observer");
+  std::vector<V1Session> crowd;
+  const auto arrive = [&](int n) {
+    crowd.push_back(joinV1(n % 2 == 0 ? b : a, room, "user" + std::to_string(n)));
+  };
+  // Up to the limit (4 users): events.
+  for (int n = 1; n <= 3; ++n) {
+    arrive(n);
+    expectPresence(nextPresence(*observer.client, "observer"), room, "join",
+                   "user" + std::to_string(n));
+  }
+  // The fifth user crosses it: a count, and no event.
+  arrive(4);
+  const auto countIs = [&](std::int64_t n) {
+    return [n](const V1Frame& f) { return f.type() == "presence" && f.integer("online") == n; };
+  };
+  const V1Frame crossed = expectMatching(*observer.client, countIs(5), "online 5");
+  EXPECT_FALSE(crossed.has("username")) << crossed.raw();
+  // Past it, counts follow within about a second, whichever gateway they join.
+  arrive(5);
+  arrive(6);
+  expectMatching(*observer.client, countIs(7), "online 7", 5s);
+  V1Session late = joinV1(b, room, "late");
+  EXPECT_EQ(late.join.presence.size(), 3u) << late.join.raw;
+  EXPECT_NE(std::find(late.join.presence.begin(), late.join.presence.end(), "late"),
+            late.join.presence.end())
+      << late.join.raw;
+  const auto joined = JsonObject::parse(late.join.raw);
+  ASSERT_TRUE(joined);
+  EXPECT_EQ(joined->integer("online"), 8) << late.join.raw;
+  expectMatching(*observer.client, countIs(8), "online 8", 5s);
+  // None of the crowd's arrivals past the limit came as an event.
+  while (auto frame = observer.client->nextMatching(
+             [](const V1Frame& f) { return f.has("username") && f.type() == "presence"; },
+             Deadline(0ms))) {
+    ADD_FAILURE() << "an event in a big room: " << frame->raw();
+  }
+  // Back under the limit (8 users to 3): a count, then events again.
+  for (int i = 0; i < 5; ++i)
+    closeCleanly(*crowd[static_cast<std::size_t>(i)].client);
+  expectMatching(*observer.client, countIs(4), "online 4", 5s);
+  V1Session back = joinV1(a, room, "back");
+  expectMatching(
+      *observer.client,
+      [](const V1Frame& f) { return f.type() == "presence" && f.string("username") == "back"; },
+      "back's join event");
+}
+
 }  // namespace
 }  // namespace chat::testing

@@ -458,12 +458,17 @@ int runIdle(const Options& o, Coordinator& c, std::int64_t deadline,
     }
     for (const auto& s : mid)
       cpuMid += s.cpuSeconds;
+    double cpuBase = 0;
+    for (const auto& s : base0)
+      cpuBase += s.cpuSeconds;
     const double holdWall = static_cast<double>(end.front().atNs - mid.front().atNs) / 1e9;
     j.num("server_rss_base_mb", static_cast<double>(baseKb) / 1024, 1)
         .num("server_rss_end_mb", static_cast<double>(endKb) / 1024, 1)
         .num("bytes_per_conn", ok > 0 ? static_cast<double>(endKb - baseKb) * 1024 / ok : 0, 0)
         .num("idle_cpu_pct", holdWall > 0 ? 100 * (cpuEnd - cpuMid) / holdWall : 0, 2)
-        .num("idle_cpu_s", cpuEnd - cpuMid, 2);
+        .num("idle_cpu_s", cpuEnd - cpuMid, 2)
+        // Taking the connections (handshakes, joins, presence) and settling.
+        .num("connect_cpu_s", cpuMid - cpuBase, 2);
     addProcs(j, "server", mid, end, holdWall);
   }
   j.raw("loadgen", loadgenJson(c, o, static_cast<double>(nowNs() - t0) / 1e9));

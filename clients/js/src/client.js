@@ -195,7 +195,7 @@ export class ChatClient {
     for (const m of items) this.#emitItem(room, m, false);
     this.#events.emit('joined', {
       room: room.name, epoch: room.epoch, lastId: room.lastId, recovered, reset,
-      presence: [...room.presence],
+      presence: [...room.presence], online: room.online,
     });
     // Sends that waited for the room go out now, under their own refs.
     for (const send of this.#outbox.due(room.name)) this.#transmit(send);
@@ -203,11 +203,25 @@ export class ChatClient {
 
   #onPresence(f) {
     const room = this.#rooms.get(f.room);
-    if (!room || typeof f.username !== 'string') return;
-    if (f.event === 'join') room.presence.add(f.username);
-    else if (f.event === 'leave') room.presence.delete(f.username);
-    else return;
-    this.#events.emit('presence', { room: room.name, event: f.event, username: f.username, users: [...room.presence] });
+    if (!room) return;
+    if (Number.isSafeInteger(f.online)) {
+      // A big room (above PRESENCE_EVENTS_MAX): its count, no per-user events.
+      room.online = f.online;
+      this.#events.emit('presence', { room: room.name, event: 'count', online: room.online, users: [...room.presence] });
+      return;
+    }
+    if (typeof f.username !== 'string') return;
+    if (f.event === 'join' && !room.presence.has(f.username)) {
+      room.presence.add(f.username);
+      room.online += 1;
+    } else if (f.event === 'leave' && room.presence.delete(f.username)) {
+      room.online = Math.max(0, room.online - 1);
+    } else if (f.event !== 'join' && f.event !== 'leave') {
+      return;
+    }
+    this.#events.emit('presence', {
+      room: room.name, event: f.event, username: f.username, online: room.online, users: [...room.presence],
+    });
   }
 
   #onDelete(f) {

@@ -16,6 +16,7 @@ export class RoomState {
     this.status = 'none';     // 'none' | 'joining' | 'joined'
     this.buffer = [];         // frames of the join's replay, until `joined`
     this.presence = new Set();
+    this.online = 0;
     this.history = null;      // the history request in flight: { ref, promise, resolve, reject }
   }
 
@@ -55,6 +56,8 @@ export class RoomState {
     if (Number.isSafeInteger(f.last_id) && f.last_id > (this.lastId ?? -1)) this.lastId = f.last_id;
     this.presence = new Set(Array.isArray(f.presence)
       ? f.presence.map((p) => p && p.username).filter((u) => typeof u === 'string') : []);
+    // Big rooms list only some users; `online` counts them all.
+    this.online = Number.isSafeInteger(f.online) ? Math.max(f.online, this.presence.size) : this.presence.size;
     return { reset, recovered, items };
   }
 

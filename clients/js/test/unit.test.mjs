@@ -184,3 +184,22 @@ test('jwtExp reads the payload\'s exp (base64url), 0 when there is none', () => 
   assert.equal(jwtExp('garbage'), 0);
   assert.equal(jwtExp(`x.${Buffer.from('{}').toString('base64url')}.y`), 0);
 });
+
+test('a big room lists some users and counts them all; counts replace events above the limit', async () => {
+  const { client, events, ws } = await connected();
+  ws.receive({ type: 'joined', room: 'lobby', epoch: 'e1', last_id: 0, presence: [{ username: 'ann' }, { username: 'bo' }], online: 250 });
+  assert.equal(events.joined[0].online, 250);
+  assert.equal(client.room('lobby').online, 250);
+  ws.receive({ type: 'presence', room: 'lobby', online: 251 });
+  const count = events.presence.at(-1);
+  assert.equal(count.event, 'count');
+  assert.equal(count.online, 251);
+  // A small room counts by its events.
+  ws.receive({ type: 'presence', room: 'lobby', online: 2 });
+  ws.receive({ type: 'presence', room: 'lobby', event: 'join', username: 'cy' });
+  assert.equal(events.presence.at(-1).online, 3);
+  ws.receive({ type: 'presence', room: 'lobby', event: 'join', username: 'cy' });
+  assert.equal(client.room('lobby').online, 3, 'a repeated join counts once');
+  ws.receive({ type: 'presence', room: 'lobby', event: 'leave', username: 'bo' });
+  assert.equal(client.room('lobby').online, 2);
+});

@@ -441,6 +441,8 @@ TEST(SettingsTest, HelpListsEverySettingOfTheProtocol) {
       {"PING_TIMEOUT", "60"},
       {"SHUTDOWN_TIMEOUT", "10"},
       {"PRESENCE_TTL", "30"},
+      {"PRESENCE_LIST_MAX", "100"},
+      {"PRESENCE_EVENTS_MAX", "200"},
       {"MAX_ROOMS_PER_CONNECTION", "32"},
       {"API_KEY", nullptr},
       {"RATE_LIMIT", "10"},

@@ -564,22 +564,24 @@ TEST(V1EncodeTest, Welcome) {
 }
 
 TEST(V1EncodeTest, JoinedAsInTheProtocol) {
-  const auto json = encodeJoined("lobby", "k3f9a1", 42, true, {"alice"});
+  const auto json = encodeJoined("lobby", "k3f9a1", 42, true, {"alice"}, 1234);
   EXPECT_EQ(json,
             R"({"type":"joined","room":"lobby","epoch":"k3f9a1","last_id":42,"recovered":true,)"
-            R"("presence":[{"username":"alice"}]})");
+            R"("presence":[{"username":"alice"}],"online":1234})");
   const auto doc = parseStrict(json);
-  expectObjectWithMembers(json, doc, {"type", "room", "epoch", "last_id", "recovered", "presence"});
+  expectObjectWithMembers(json, doc,
+                          {"type", "room", "epoch", "last_id", "recovered", "presence", "online"});
   EXPECT_TRUE(doc["last_id"].IsUint64());
   EXPECT_EQ(doc["last_id"].GetUint64(), 42u);
   EXPECT_TRUE(doc["recovered"].IsTrue());
 }
 
 TEST(V1EncodeTest, JoinedOmitsRecoveredWithoutSince) {
-  const auto json = encodeJoined("dev", "e1", 0, std::nullopt, {});
-  EXPECT_EQ(json, R"({"type":"joined","room":"dev","epoch":"e1","last_id":0,"presence":[]})");
+  const auto json = encodeJoined("dev", "e1", 0, std::nullopt, {}, 0);
+  EXPECT_EQ(json,
+            R"({"type":"joined","room":"dev","epoch":"e1","last_id":0,"presence":[],"online":0})");
   const auto doc = parseStrict(json);
-  expectObjectWithMembers(json, doc, {"type", "room", "epoch", "last_id", "presence"});
+  expectObjectWithMembers(json, doc, {"type", "room", "epoch", "last_id", "presence", "online"});
   EXPECT_EQ(doc["last_id"].GetUint64(), 0u);
   EXPECT_TRUE(doc["presence"].IsArray());
   EXPECT_EQ(doc["presence"].Size(), 0u);
@@ -588,9 +590,10 @@ TEST(V1EncodeTest, JoinedOmitsRecoveredWithoutSince) {
 TEST(V1EncodeTest, JoinedNotRecoveredWithManyUsers) {
   const std::vector<std::string> users = {"alice", "bob", "caf\xC3\xA9", "q\"uote"};
   const auto json =
-      encodeJoined("dev", "e1", std::numeric_limits<std::uint64_t>::max(), false, users);
+      encodeJoined("dev", "e1", std::numeric_limits<std::uint64_t>::max(), false, users, 4);
   const auto doc = parseStrict(json);
-  expectObjectWithMembers(json, doc, {"type", "room", "epoch", "last_id", "recovered", "presence"});
+  expectObjectWithMembers(json, doc,
+                          {"type", "room", "epoch", "last_id", "recovered", "presence", "online"});
   EXPECT_TRUE(doc["recovered"].IsFalse());
   EXPECT_EQ(doc["last_id"].GetUint64(), std::numeric_limits<std::uint64_t>::max());
   const auto& presence = doc["presence"];
@@ -712,8 +715,8 @@ TEST(V1EncodeTest, EscapesEveryStringInEveryEncoder) {
         {encodeWelcome(s, "u", "g"), {"type", "conn", "username", "gateway"}, {"conn"}},
         {encodeWelcome("c", s, "g"), {"type", "conn", "username", "gateway"}, {"username"}},
         {encodeWelcome("c", "u", s), {"type", "conn", "username", "gateway"}, {"gateway"}},
-        {encodeJoined(s, s, 1, true, {}),
-         {"type", "room", "epoch", "last_id", "recovered", "presence"},
+        {encodeJoined(s, s, 1, true, {}, 0),
+         {"type", "room", "epoch", "last_id", "recovered", "presence", "online"},
          {"room", "epoch"}},
         {encodeAck(s, 1, 2), {"type", "ref", "id", "ts"}, {"ref"}},
         {encodeError("r", V1ErrorCode::kInvalid, s),
@@ -733,7 +736,7 @@ TEST(V1EncodeTest, EscapesEveryStringInEveryEncoder) {
         expectStringMember(doc, name, s);
     }
     // Presence user names and error refs.
-    const auto joined = encodeJoined("a", "e", 1, std::nullopt, {s, s});
+    const auto joined = encodeJoined("a", "e", 1, std::nullopt, {s, s}, 2);
     EXPECT_EQ(joined.find('\n'), std::string::npos);
     const auto doc = parseStrict(joined);
     ASSERT_FALSE(doc.HasParseError()) << joined;
@@ -774,6 +777,16 @@ TEST(ParsePresenceEventTest, ReadsBackEncodedEvents) {
   }
 }
 
+TEST(ParsePresenceEventTest, ReadsBackCounts) {
+  EXPECT_EQ(encodePresenceCount("big", 1234), R"({"type":"presence","room":"big","online":1234})");
+  const auto p = parsePresenceEvent(encodePresenceCount("big", 1234));
+  ASSERT_TRUE(p.has_value());
+  EXPECT_EQ(p->room, "big");
+  EXPECT_EQ(p->online, 1234u);
+  EXPECT_TRUE(p->event.empty() && p->username.empty());
+  EXPECT_FALSE(parsePresenceEvent(encodePresence("big", "join", "bob"))->online);
+}
+
 TEST(ParsePresenceEventTest, AcceptsAnyMemberOrderAndExtraMembers) {
   const auto p = parsePresenceEvent(
       R"({"username":"bob","gateway":"g2","event":"leave","room":"dev","type":"presence"})");
@@ -793,7 +806,12 @@ TEST(ParsePresenceEventTest, RefusesAnythingElse) {
            std::string("[]"),
            std::string("null"),
            encodeWelcome("c", "bob", "g"),
-           encodeJoined("lobby", "e", 1, std::nullopt, {"bob"}),
+           encodeJoined("lobby", "e", 1, std::nullopt, {"bob"}, 1),
+           std::string(R"({"type":"presence","room":"lobby","online":-1})"),
+           std::string(R"({"type":"presence","room":"lobby","online":1.5})"),
+           std::string(R"({"type":"presence","room":"lobby","online":"3"})"),
+           std::string(
+               R"({"type":"presence","room":"lobby","online":3,"event":"join","username":"b"})"),
            encodePresence("bad room", "join", "bob"),
            encodePresence("", "join", "bob"),
            encodePresence("lobby", "kick", "bob"),

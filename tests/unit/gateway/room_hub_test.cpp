@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "protocol/codec.h"
+#include "protocol/v1_codec.h"
 
 namespace chat::gateway {
 namespace {
@@ -42,12 +43,17 @@ class FakeHistory final : public HistorySource {
     reads.push_back({std::string(room), query, std::move(done)});
     return true;
   }
+  bool presentCount(std::string_view room, CountFn done) override {
+    counts.push_back({std::string(room), std::move(done)});
+    return true;
+  }
   struct Read {
     std::string room;
     HistoryQuery query;
     ReadFn done;
   };
   std::deque<Read> reads;
+  std::deque<std::pair<std::string, CountFn>> counts;
 };
 
 class FakeMember final : public RoomMember {
@@ -60,6 +66,7 @@ class FakeMember final : public RoomMember {
   void deliverEvent(const FramePtr& frame) override { events.emplace_back(frame->view()); }
   void onJoined(const JoinOutcome& outcome) override {
     ++joined;
+    lastOnline = outcome.online;
     lastRecovered = outcome.recovered;
     lastJoinedId = outcome.lastId;
     if (outcome.present != nullptr) lastPresent = *outcome.present;
@@ -67,6 +74,7 @@ class FakeMember final : public RoomMember {
   std::vector<std::string> lastPresent;
   std::optional<bool> lastRecovered;
   std::uint64_t lastJoinedId = 0;
+  std::uint64_t lastOnline = 0;
   std::vector<std::uint64_t> ids;
   std::vector<std::uint64_t> tombstones;
   std::vector<std::string> events;
@@ -179,6 +187,49 @@ TEST_F(RoomHubTest, ADeleteDuringAReadTurnsTheReadsCopyIntoATombstone) {
   h.frames[0] = common::composeTombstone(*common::parseMessageHeader(h.frames[0]));
   completeRead(std::move(h));
   EXPECT_EQ(carol.tombstones, (std::vector<std::uint64_t>{1}));
+}
+
+// Small rooms count by events; a room above PRESENCE_EVENTS_MAX (200) is
+// polled for its count, which reaches members only when it changed; a count
+// frame from Redis (the room crossed the limit) switches either way.
+TEST_F(RoomHubTest, ACrowdedRoomsMembersHearItsCountOnlyWhenItChanged) {
+  FakeMember alice;
+  hub_->join(alice, "r");
+  hub_->onRoomSubscribed("r");
+  HistorySlice h = history("r", 0, 0);
+  h.present = {"alice", "bob"};
+  h.online = 2;
+  completeRead(std::move(h));
+  EXPECT_EQ(alice.lastOnline, 2u);
+  hub_->onRoomFrame("r", R"({"type":"presence","room":"r","event":"join","username":"carol"})");
+  EXPECT_EQ(alice.events.size(), 1u);
+  int turns = 0;
+  ASSERT_TRUE(runUntil([&] { return ++turns > 20; }));  // a few sweeps
+  EXPECT_TRUE(history_.counts.empty()) << "a small room is not polled";
+
+  hub_->onRoomFrame("r", common::encodePresenceCount("r", 250));
+  ASSERT_EQ(alice.events.size(), 2u);
+  EXPECT_EQ(alice.events.back(), common::encodePresenceCount("r", 250));
+  ASSERT_TRUE(runUntil([&] { return !history_.counts.empty(); }));
+  auto poll = std::move(history_.counts.front());
+  history_.counts.pop_front();
+  EXPECT_EQ(poll.first, "r");
+  poll.second(250);
+  EXPECT_EQ(alice.events.size(), 2u) << "unchanged: nothing sent";
+  ASSERT_TRUE(runUntil([&] { return !history_.counts.empty(); }));
+  poll = std::move(history_.counts.front());
+  history_.counts.pop_front();
+  poll.second(260);
+  EXPECT_EQ(alice.events.back(), common::encodePresenceCount("r", 260));
+
+  // A joiner's `joined` says how many are present, however many it lists.
+  FakeMember dave;
+  hub_->join(dave, "r");
+  HistorySlice big = history("r", 0, 0);
+  big.present = {"alice", "bob"};
+  big.online = 261;
+  completeRead(std::move(big));
+  EXPECT_EQ(dave.lastOnline, 261u);
 }
 
 TEST_F(RoomHubTest, FirstMemberSubscribesAndReadsHistoryOnlyAfterConfirmation) {
