@@ -167,10 +167,12 @@ TEST_F(V1PublishApiTest, GetRefusesBadQueriesWith400) {
 // POST /api/messages (operator API): one message into several rooms, stored
 // in the order given; a bad, repeated or 101st room stores nothing.
 TEST_F(V1PublishApiTest, OneMessageIntoSeveralRooms) {
+  // Posted to one gateway, read live on another.
   GatewayProcess& gateway = startGateway(v1Env({{"API_KEY", kApiKey}}));
-  ASSERT_TRUE(gateway.waitReady());
+  GatewayProcess& other = startGateway(v1Env({{"API_KEY", kApiKey}}));
+  ASSERT_TRUE(gateway.waitReady() && other.waitReady());
   const std::vector<std::string> rooms = {uniqueRoom("a"), uniqueRoom("b"), uniqueRoom("c")};
-  V1Session reader = joinV1(gateway, rooms[1], "reader");
+  V1Session reader = joinV1(other, rooms[1], "reader");
   const auto postMany = [&](const std::string& roomsJson, const std::string& key = kApiKey) {
     HttpRequest request;
     request.method = "POST";
