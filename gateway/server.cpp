@@ -85,6 +85,7 @@ Server::Server(uv_loop_t* loop, common::Settings settings, WorkerSeat seat)
       drainTimer_(loop),
       subscriberWatch_(loop),
       tokenSweep_(loop),
+      memoryTrim_(loop),
       sigterm_(loop, SIGTERM, [this] { drain(); }),
       sigint_(loop, SIGINT, [this] { drain(); }) {
   routes_
@@ -551,6 +552,7 @@ void Server::teardown() {
   closeTimer_.stop();
   subscriberWatch_.stop();
   tokenSweep_.stop();
+  memoryTrim_.stop();
   if (jwks_) jwks_->stop();
   reporter_.stop();
   if (endpoint_) {

@@ -28,6 +28,7 @@
 #include "config/settings.h"
 #include "http/rest_api.h"
 #include "http/routes.h"
+#include "loop/memory_trim.h"
 #include "loop/uv_handles.h"
 #include "metrics/metrics_page.h"
 #include "redis/cluster_topology.h"
@@ -150,6 +151,7 @@ class Server final : public EndpointHandler, public ConnectionHandler {
   Timer subscriberWatch_;
   Timer tokenSweep_;  // token expiry and `auth` deadlines (docs/protocol.md section 10)
   std::unique_ptr<JwksFetcher> jwks_;  // AUTH_JWKS_URL only
+  MemoryTrim memoryTrim_;              // freed memory back to the system after bursts
   std::uint64_t heartbeatSentAt_ = 0;  // uv_now ms; 0: none awaited
   SignalWatcher sigterm_;
   SignalWatcher sigint_;
