@@ -34,6 +34,8 @@ void JwksFetcher::stop() {
   inFlight_ = false;
   for (auto& waiter : std::exchange(waiters_, {}))
     waiter();
+  for (auto& waiter : std::exchange(nextWaiters_, {}))
+    waiter();
 }
 
 void JwksFetcher::refetch(std::function<void()> done) {
@@ -41,8 +43,12 @@ void JwksFetcher::refetch(std::function<void()> done) {
     if (done) done();
     return;
   }
+  if (inFlight_) {
+    if (done) nextWaiters_.push_back(std::move(done));
+    return;
+  }
   if (done) waiters_.push_back(std::move(done));
-  if (inFlight_ || gapTimer_.active()) return;
+  if (gapTimer_.active()) return;
   const std::uint64_t sinceLast = uv_now(loop_) - lastStartMs_;
   const auto gap = static_cast<std::uint64_t>(std::chrono::milliseconds(kMinGap).count());
   if (!everStarted_ || sinceLast >= gap) {
@@ -83,7 +89,11 @@ void JwksFetcher::onFetched(CurlClient::Response response) {
     Log::warn("jwks_fetch_failed", {{"url", url_}, {"detail", problem}});
     if (!ring_->loaded) refetch();
   }
-  for (auto& waiter : std::exchange(waiters_, {}))
+  auto answered = std::exchange(waiters_, {});
+  // Those who asked during this fetch get the next one (after the gap).
+  for (auto& waiter : std::exchange(nextWaiters_, {}))
+    refetch(std::move(waiter));
+  for (auto& waiter : answered)
     waiter();
 }
 

@@ -51,7 +51,9 @@ class JwksFetcher {
   bool stopped_ = false;
   std::uint64_t lastStartMs_ = 0;
   bool everStarted_ = false;
-  std::vector<std::function<void()>> waiters_;
+  std::vector<std::function<void()>> waiters_;  // answered by the fetch in flight
+  // Asked while a fetch was in flight (it may predate their key): the next one.
+  std::vector<std::function<void()>> nextWaiters_;
 };
 
 }  // namespace chat::gateway

@@ -204,13 +204,24 @@ bool ChatService::awaitKeyRotation(Connection& connection, const common::V1Clien
   if (check.claims || !check.unknownKey || afterRefetch || !tokenKeys_.jwks ||
       !tokenKeys_.jwks->refetch)
     return false;
+  const bool auth = frame.type == common::V1FrameType::kAuth;
+  if (connection.keyCheckPending()) {
+    // One token at a time waits for the key set.
+    if (auth)
+      connection.closeSoon(common::CloseCode::kAuthFailed, "a token is being checked already");
+    else
+      sendError(connection, frame.ref, V1ErrorCode::kInvalid, "a token is being checked already");
+    return true;
+  }
   // A key rotated in since the set was fetched: checked again once it is.
-  tokenKeys_.jwks->refetch([this, id = connection.id(), frame] {
+  connection.setKeyCheckPending(true);
+  tokenKeys_.jwks->refetch([this, id = connection.id(), frame, auth] {
     Connection* again = find_(id);
     if (again == nullptr) return;
-    if (frame.type == common::V1FrameType::kAuth)
+    again->setKeyCheckPending(false);
+    if (auth && again->awaitingAuth())
       v1Auth(*again, frame, true);
-    else
+    else if (!auth)
       v1Refresh(*again, frame, true);
   });
   return true;
@@ -260,7 +271,8 @@ void ChatService::v1Refresh(Connection& connection, const common::V1ClientFrame&
 
 void ChatService::closeIfUnauthenticated(Connection& connection, std::int64_t nowSeconds,
                                          std::uint64_t nowMs) {
-  if (connection.awaitingAuth() && nowMs >= connection.authDeadlineMs()) {
+  if (connection.awaitingAuth() && !connection.keyCheckPending() &&
+      nowMs >= connection.authDeadlineMs()) {
     stats_.refuse(common::Refusal::kBadToken);
     connection.closeSoon(common::CloseCode::kAuthFailed, "no token within 5 s");
   } else if (connection.tokenExpiresAt() != 0 &&

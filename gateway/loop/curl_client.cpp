@@ -90,15 +90,17 @@ int CurlClient::onSocket(CURL*, curl_socket_t fd, int what, void* raw, void* pol
   }
   if (poll == nullptr) {
     poll = new uv_poll_t;
-    uv_poll_init_socket(self->loop_, poll, fd);
+    if (uv_poll_init_socket(self->loop_, poll, fd) != 0) {
+      delete poll;  // never a libuv handle: curl fails the transfer
+      return -1;
+    }
     poll->data = self;
     curl_multi_assign(self->multi_, fd, poll);
   }
   int events = 0;
   if (what == CURL_POLL_IN || what == CURL_POLL_INOUT) events |= UV_READABLE;
   if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT) events |= UV_WRITABLE;
-  uv_poll_start(poll, events, &CurlClient::onPoll);
-  return 0;
+  return uv_poll_start(poll, events, &CurlClient::onPoll) == 0 ? 0 : -1;
 }
 
 int CurlClient::onTimeout(CURLM*, long timeoutMs, void* raw) {

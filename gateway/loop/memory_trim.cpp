@@ -13,9 +13,13 @@ constexpr std::size_t kFreeWorthTrimming = std::size_t{4} << 20;
 }  // namespace
 
 MemoryTrim::MemoryTrim(uv_loop_t* loop) : timer_(loop) {
-  timer_.every(kPeriod, [] {
-    // mallinfo2 walks the bins, not every chunk: cheap next to the trim.
-    if (mallinfo2().fordblks > kFreeWorthTrimming) malloc_trim(0);
+  timer_.every(kPeriod, [this] {
+    // mallinfo2 walks the free chunks too: a few ms at worst, every 2 s.
+    const std::size_t free = mallinfo2().fordblks;
+    if (free < freeAfterTrim_) freeAfterTrim_ = free;  // reused since
+    if (free <= freeAfterTrim_ + kFreeWorthTrimming) return;
+    malloc_trim(0);
+    freeAfterTrim_ = mallinfo2().fordblks;
   });
 }
 

@@ -3,10 +3,13 @@
 // A burst (a storm of handshakes, of joins whose `joined` frames list up to
 // PRESENCE_LIST_MAX users, a fan-out backlog) leaves freed chunks spread over
 // the heap; glibc keeps them mapped, so the process stays at its high-water
-// mark. Every 2 s, when more than 4 MiB sit free, malloc_trim() releases the
-// free pages (madvise), wherever they are. Loop thread only.
+// mark. Every 2 s, when 4 MiB more sit free than after the last trim,
+// malloc_trim() releases the free pages (madvise), wherever they are; a heap
+// that stays fragmented is not trimmed again and again. Loop thread only.
 
 #include <uv.h>
+
+#include <cstddef>
 
 #include "loop/uv_handles.h"
 
@@ -19,6 +22,7 @@ class MemoryTrim {
 
  private:
   Timer timer_;
+  std::size_t freeAfterTrim_ = 0;
 };
 
 }  // namespace chat::gateway

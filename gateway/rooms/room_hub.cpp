@@ -162,6 +162,7 @@ void RoomHub::finishHistoryRead(const std::string& roomName, std::optional<Histo
     room->readBuffer.clear();
     room->readPresence.clear();
     room->readDeletes.clear();
+    room->readCount.reset();
     retryTimer_.once(timing_.readRetry, [this] { retryPendingReads(); });
     return;
   }
@@ -180,6 +181,7 @@ void RoomHub::finishHistoryRead(const std::string& roomName, std::optional<Histo
   // In pub/sub order: joins and leaves the snapshot already holds change nothing.
   for (const auto& [joined, username] : std::exchange(room->readPresence, {}))
     applyPresence(*room, joined, username);
+  if (const auto count = std::exchange(room->readCount, std::nullopt)) setOnline(*room, *count);
 
   IdFrames history;
   history.reserve(slice->frames.size());
@@ -190,7 +192,10 @@ void RoomHub::finishHistoryRead(const std::string& roomName, std::optional<Histo
       continue;
     }
     // A delete that came while the read was in flight may postdate its snapshot.
-    const bool deletedMeanwhile = !header->deleted && room->readDeletes.count(header->id) > 0;
+    const bool deletedMeanwhile =
+        !header->deleted &&
+        std::find(room->readDeletes.begin(), room->readDeletes.end(),
+                  std::pair{std::string(header->epoch), header->id}) != room->readDeletes.end();
     history.emplace_back(
         header->id, deletedMeanwhile
                         ? SharedFrame::make(common::composeTombstone(*header), header->ts, true)
@@ -377,10 +382,10 @@ void RoomHub::deliverDelete(Room& room, const common::DeleteEvent& event, std::s
   // come gives the others its tombstone (from Redis, or from the read in
   // flight, whose snapshot may predate the delete).
   if (room.readInFlight) {
-    room.readDeletes.insert(event.id);
+    room.readDeletes.emplace_back(std::string(event.epoch), event.id);
     for (auto& [id, frame] : room.readBuffer) {
       const auto header = id == event.id ? common::parseMessageHeader(frame->view()) : std::nullopt;
-      if (header && !header->deleted)
+      if (header && !header->deleted && header->epoch == event.epoch)
         frame = SharedFrame::make(common::composeTombstone(*header), header->ts, true);
     }
   }
@@ -400,6 +405,7 @@ void RoomHub::deliverEvent(Room& room, std::string_view bytes) {
   }
   if (event->online) {
     // The room crossed PRESENCE_EVENTS_MAX (either way): Redis says its count.
+    if (room.readInFlight) room.readCount = event->online;
     setOnline(room, *event->online);
     return;
   }

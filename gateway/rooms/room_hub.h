@@ -81,7 +81,10 @@ struct Room {
   // on top of the read's snapshot of who is present (which may predate them).
   std::vector<std::pair<bool, std::string>> readPresence;  // (joined, username)
   // Ids deleted while the read was in flight: tombstones in its snapshot.
-  std::unordered_set<std::uint64_t> readDeletes;
+  std::vector<std::pair<std::string, std::uint64_t>> readDeletes;  // (epoch, id)
+  // A count Redis published while the read was in flight (the room crossed
+  // PRESENCE_EVENTS_MAX): it postdates the read's snapshot.
+  std::optional<std::uint64_t> readCount;
   std::string epoch;
   std::uint64_t lastId = 0;  // highest id seen in this epoch
   // Who is present: the whole list while the room has at most

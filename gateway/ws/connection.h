@@ -106,6 +106,10 @@ class Connection final : public RoomMember {
     static const std::string none;
     return extras_ ? extras_->pendingJoin.room : none;
   }
+  // A token of this connection waits for the key set to be fetched again
+  // (a rotated kid): one at a time, and the `auth` deadline waits with it.
+  bool keyCheckPending() const { return extras_ && extras_->keyCheckPending; }
+  void setKeyCheckPending(bool pending) { extras().keyCheckPending = pending; }
   // The token came: the connection takes its user; returns the URL's join.
   UrlJoin authenticated(std::string username) {
     username_ = std::move(username);
@@ -200,6 +204,7 @@ class Connection final : public RoomMember {
     std::string peerKey;
     std::int64_t tokenExpiresAt = 0;
     std::uint64_t authDeadlineMs = 0;
+    bool keyCheckPending = false;
     UrlJoin pendingJoin;
     std::string rxBuffer;  // reassembly of a message that spans callbacks
     common::CloseCode closeCode = common::CloseCode::kNormal;

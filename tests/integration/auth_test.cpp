@@ -240,6 +240,16 @@ TEST_F(AuthTest, KeysFromAJwksUrlByKidAndARotatedKeyIsFetchedAgain) {
   const int afterRotation = issuer.requests();
   EXPECT_GT(afterRotation, before);
 
+  // One token at a time waits for the key set: a second auth frame meanwhile closes.
+  V1Client twice;
+  ASSERT_TRUE(twice.connect(gateway.port(), v1Target(room, {}), v1Options()));
+  const std::string unknown = token(next, KeyKind::kRsa, "twice", 60, kAudience, "not-yet");
+  ASSERT_TRUE(twice.send(R"({"type":"auth","token":")" + unknown + "\"}"));
+  ASSERT_TRUE(twice.send(R"({"type":"auth","token":")" + unknown + "\"}"));
+  const CloseInfo again = expectClose(twice.ws(), 15s);
+  EXPECT_EQ(again.code, 4001);
+  EXPECT_EQ(again.reason, "a token is being checked already");
+
   // A kid nobody has: 4001 once the fetch says so, and a burst of them
   // fetches no more than once per worker.
   V1Client stranger;

@@ -214,7 +214,8 @@ export class ChatClient {
     if (f.event === 'join' && !room.presence.has(f.username)) {
       room.presence.add(f.username);
       room.online += 1;
-    } else if (f.event === 'leave' && room.presence.delete(f.username)) {
+    } else if (f.event === 'leave' && (room.presence.delete(f.username) || room.presence.size < room.online)) {
+      // Listed, or one of those a partial list (a room over PRESENCE_LIST_MAX) left out.
       room.online = Math.max(0, room.online - 1);
     } else if (f.event !== 'join' && f.event !== 'leave') {
       return;
@@ -227,6 +228,7 @@ export class ChatClient {
   #onDelete(f) {
     const room = this.#rooms.get(f.room);
     if (!room || !Number.isSafeInteger(f.id) || (room.epoch && f.epoch !== room.epoch)) return;
+    if (room.status === 'joining') room.deleteBuffered(f.epoch, f.id);
     this.#events.emit('delete', { room: room.name, epoch: f.epoch, id: f.id, replayed: false });
   }
 
@@ -410,7 +412,10 @@ export class ChatClient {
     this.#timers.clearTimeout(this.#refreshTimer);
     const inMs = this.#tokens.refreshInMs();
     if (inMs === null) return;
-    this.#refreshTimer = this.#timers.setTimeout(() => this.#refresh(), inMs);
+    // Timers take at most 2^31-1 ms (~24.8 days): a longer token is looked at again then.
+    const MAX_DELAY = 2 ** 31 - 1;
+    this.#refreshTimer = this.#timers.setTimeout(
+      () => (inMs > MAX_DELAY ? this.#scheduleRefresh() : this.#refresh()), Math.min(inMs, MAX_DELAY));
   }
 
   async #refresh() {

@@ -51,6 +51,9 @@ export class Connection {
   }
 
   async connect() {
+    // A socket connecting or open stays the one (a connect() while a URL is
+    // being prepared supersedes that attempt instead, by its generation).
+    if (this.#ws && this.#ws.readyState <= OPEN) return;
     this.#timers.clearTimeout(this.#retryTimer);
     const generation = ++this.#generation;
     this.#setState('connecting');

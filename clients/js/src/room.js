@@ -53,7 +53,10 @@ export class RoomState {
     this.status = 'joined';
     this.buffer = [];
     const items = replay.filter((m) => m.epoch === this.epoch && this.#isNew(m));
-    if (Number.isSafeInteger(f.last_id) && f.last_id > (this.lastId ?? -1)) this.lastId = f.last_id;
+    // A join's replay came before its `joined`: the room is now at last_id. A
+    // `joined` for a live room (its epoch changed) comes before its replay,
+    // which must still be taken.
+    if (wasJoining && Number.isSafeInteger(f.last_id) && f.last_id > (this.lastId ?? -1)) this.lastId = f.last_id;
     this.presence = new Set(Array.isArray(f.presence)
       ? f.presence.map((p) => p && p.username).filter((u) => typeof u === 'string') : []);
     // Big rooms list only some users; `online` counts them all.
@@ -77,6 +80,12 @@ export class RoomState {
       return 'reset';
     }
     return this.#isNew(m) ? 'new' : 'old';
+  }
+
+  /** A delete while a replay is buffered: the buffered copy becomes its tombstone. */
+  deleteBuffered(epoch, id) {
+    this.buffer = this.buffer.map((m) => (m.epoch === epoch && m.id === id
+      ? { type: 'message', room: m.room, epoch: m.epoch, id: m.id, ts: m.ts, deleted: true } : m));
   }
 
   #isNew(m) {

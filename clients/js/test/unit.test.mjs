@@ -203,3 +203,28 @@ test('a big room lists some users and counts them all; counts replace events abo
   ws.receive({ type: 'presence', room: 'lobby', event: 'leave', username: 'bo' });
   assert.equal(client.room('lobby').online, 2);
 });
+
+test('a live room whose epoch changed takes the replay that follows its fresh joined', async () => {
+  const { events, ws } = await connected();
+  ws.receive(msg(1), msg(2), { type: 'joined', room: 'lobby', epoch: 'e1', last_id: 2 });
+  // The gateway tells of the new epoch first, then replays it.
+  ws.receive({ type: 'joined', room: 'lobby', epoch: 'e2', last_id: 3 },
+    msg(1, { epoch: 'e2' }), msg(2, { epoch: 'e2' }), msg(3, { epoch: 'e2' }));
+  assert.deepEqual(events.message.filter((m) => m.epoch === 'e2').map((m) => m.id), [1, 2, 3]);
+  assert.ok(events.reset.some((r) => r.epoch === 'e2'));
+});
+
+test('a delete during a join turns the buffered copy into its tombstone', async () => {
+  const { events, ws } = await connected();
+  ws.receive(msg(1), msg(2), { type: 'delete', room: 'lobby', epoch: 'e1', id: 2 },
+    { type: 'joined', room: 'lobby', epoch: 'e1', last_id: 2 });
+  assert.deepEqual(events.message.map((m) => m.id), [1], 'the deleted message is not shown');
+  assert.ok(events.delete.some((d) => d.id === 2));
+});
+
+test('leaves of users a partial list left out still lower the count', async () => {
+  const { client, ws } = await connected();
+  ws.receive({ type: 'joined', room: 'lobby', epoch: 'e1', last_id: 0, presence: [{ username: 'ann' }], online: 150 });
+  ws.receive({ type: 'presence', room: 'lobby', event: 'leave', username: 'unlisted' });
+  assert.equal(client.room('lobby').online, 149);
+});
