@@ -419,13 +419,15 @@ std::optional<PresenceEvent> parsePresenceEvent(std::string_view frame) {
   const auto event = stringMember("event");
   const auto username = stringMember("username");
   if (!type || *type != "presence" || !room || !isValidRoomName(*room)) return std::nullopt;
+  std::optional<std::uint64_t> online;
   if (const auto count = doc.FindMember("online"); count != doc.MemberEnd()) {
-    if (!count->value.IsUint64() || event || username) return std::nullopt;
-    return PresenceEvent{std::string(*room), {}, {}, count->value.GetUint64()};
+    if (!count->value.IsUint64()) return std::nullopt;
+    online = count->value.GetUint64();
+    if (!event && !username) return PresenceEvent{std::string(*room), {}, {}, online};
   }
   if (!event || (*event != "join" && *event != "leave")) return std::nullopt;
   if (!username || username->empty() || !isValidUtf8(*username)) return std::nullopt;
-  return PresenceEvent{std::string(*room), std::string(*event), std::string(*username), {}};
+  return PresenceEvent{std::string(*room), std::string(*event), std::string(*username), online};
 }
 
 std::string encodeDisconnectCommand(std::string_view username) {

@@ -128,7 +128,9 @@ struct PresenceEvent {
   std::string room;
   std::string event;  // "join" or "leave"; empty for a count
   std::string username;
-  std::optional<std::uint64_t> online;  // set for a count
+  // A count frame's count, or how many are present after a join or leave
+  // (events carry it from Redis; older ones may not).
+  std::optional<std::uint64_t> online;
 };
 
 // Reads back a presence frame made by `encodePresence` or

@@ -403,7 +403,7 @@ void RoomHub::deliverEvent(Room& room, std::string_view bytes) {
     ++stats_.malformedFrames;
     return;
   }
-  if (event->online) {
+  if (event->online && event->event.empty()) {
     // The room crossed PRESENCE_EVENTS_MAX (either way): Redis says its count.
     if (room.readInFlight) room.readCount = event->online;
     setOnline(room, *event->online);
@@ -411,6 +411,9 @@ void RoomHub::deliverEvent(Room& room, std::string_view bytes) {
   }
   const bool joined = event->event == "join";
   applyPresence(room, joined, event->username);
+  // Redis counted everyone, also those a partial list leaves out (a read in
+  // flight gets the event again on top of its snapshot).
+  if (event->online) room.online = *event->online;
   if (room.readInFlight) room.readPresence.emplace_back(joined, event->username);
   // Syncing members get the whole list in their `joined`.
   const auto frame = SharedFrame::make(bytes);

@@ -177,8 +177,9 @@ inline constexpr std::string_view kRoomSummary =
 
 // Presence of users in one room, across gateways. A user is present while any
 // gateway's entry for them is unexpired. While the room has at most
-// PRESENCE_EVENTS_MAX users, join and leave events are published on the room
-// channel exactly once, here, atomically; above it none are (they would cost
+// PRESENCE_EVENTS_MAX users, join and leave events (with the room's count
+// after the change) are published on the room channel exactly once, here,
+// atomically; above it none are (they would cost
 // every member of a big room a frame per join), and a count frame is
 // published when the room crosses the limit either way, so gateways know to
 // follow the count themselves (docs/protocol.md section 4).
@@ -227,7 +228,8 @@ inline constexpr std::string_view kPresence =
     "if after <= most then\n"
     "  for _, e in ipairs(events) do\n"
     "    redis.call(publish, channel, '{\"type\":\"presence\",\"room\":\"' .. room ..\n"
-    "      '\",\"event\":\"' .. e[1] .. '\",\"username\":' .. cjson.encode(e[2]) .. '}')\n"
+    "      '\",\"event\":\"' .. e[1] .. '\",\"username\":' .. cjson.encode(e[2]) ..\n"
+    "      ',\"online\":' .. after .. '}')\n"
     "  end\n"
     "end\n"
     "if (before <= most) ~= (after <= most) then\n"

@@ -243,8 +243,9 @@ TEST_F(V1PresenceTest, ABigRoomSendsCountsInsteadOfEvents) {
   // Up to the limit (4 users): events.
   for (int n = 1; n <= 3; ++n) {
     arrive(n);
-    expectPresence(nextPresence(*observer.client, "observer"), room, "join",
-                   "user" + std::to_string(n));
+    const V1Frame joined = nextPresence(*observer.client, "observer");
+    expectPresence(joined, room, "join", "user" + std::to_string(n));
+    EXPECT_EQ(joined.integer("online"), n + 1) << "the count after it: " << joined.raw();
   }
   // The fifth user crosses it: a count, and no event.
   arrive(4);

@@ -204,7 +204,7 @@ export class ChatClient {
   #onPresence(f) {
     const room = this.#rooms.get(f.room);
     if (!room) return;
-    if (Number.isSafeInteger(f.online)) {
+    if (Number.isSafeInteger(f.online) && typeof f.username !== 'string') {
       // A big room (above PRESENCE_EVENTS_MAX): its count, no per-user events.
       room.online = f.online;
       this.#events.emit('presence', { room: room.name, event: 'count', online: room.online, users: [...room.presence] });
@@ -220,6 +220,8 @@ export class ChatClient {
     } else if (f.event !== 'join' && f.event !== 'leave') {
       return;
     }
+    // The gateway's count after the change, when it says (a partial list cannot).
+    if (Number.isSafeInteger(f.online)) room.online = f.online;
     this.#events.emit('presence', {
       room: room.name, event: f.event, username: f.username, online: room.online, users: [...room.presence],
     });

@@ -228,3 +228,12 @@ test('leaves of users a partial list left out still lower the count', async () =
   ws.receive({ type: 'presence', room: 'lobby', event: 'leave', username: 'unlisted' });
   assert.equal(client.room('lobby').online, 149);
 });
+
+test('a presence event carries the count after it, which wins over the list', async () => {
+  const { client, events, ws } = await connected();
+  ws.receive({ type: 'joined', room: 'lobby', epoch: 'e1', last_id: 0, presence: [{ username: 'ann' }], online: 120 });
+  ws.receive({ type: 'presence', room: 'lobby', event: 'join', username: 'zed', online: 121 });
+  assert.equal(client.room('lobby').online, 121);
+  assert.ok(client.room('lobby').presence.has('zed'));
+  assert.equal(events.presence.at(-1).event, 'join');
+});

@@ -785,6 +785,13 @@ TEST(ParsePresenceEventTest, ReadsBackCounts) {
   EXPECT_EQ(p->online, 1234u);
   EXPECT_TRUE(p->event.empty() && p->username.empty());
   EXPECT_FALSE(parsePresenceEvent(encodePresence("big", "join", "bob"))->online);
+  // Events from Redis carry the count after the change.
+  const auto event = parsePresenceEvent(
+      R"({"type":"presence","room":"big","event":"leave","username":"bob","online":7})");
+  ASSERT_TRUE(event.has_value());
+  EXPECT_EQ(event->event, "leave");
+  EXPECT_EQ(event->username, "bob");
+  EXPECT_EQ(event->online, 7u);
 }
 
 TEST(ParsePresenceEventTest, AcceptsAnyMemberOrderAndExtraMembers) {
@@ -810,8 +817,9 @@ TEST(ParsePresenceEventTest, RefusesAnythingElse) {
            std::string(R"({"type":"presence","room":"lobby","online":-1})"),
            std::string(R"({"type":"presence","room":"lobby","online":1.5})"),
            std::string(R"({"type":"presence","room":"lobby","online":"3"})"),
+           std::string(R"({"type":"presence","room":"lobby","online":3,"event":"join"})"),
            std::string(
-               R"({"type":"presence","room":"lobby","online":3,"event":"join","username":"b"})"),
+               R"({"type":"presence","room":"lobby","online":-3,"event":"join","username":"b"})"),
            encodePresence("bad room", "join", "bob"),
            encodePresence("", "join", "bob"),
            encodePresence("lobby", "kick", "bob"),
