@@ -87,6 +87,11 @@ int respondJson(lws* wsi, unsigned status, std::string_view body, const ExtraHea
   return respondText(wsi, status, body, kJson, AfterResponse::kClose, header);
 }
 
+// Past kMaxInFlight requests waiting for Redis, callers back off.
+int respondBusy(lws* wsi) {
+  return respondJson(wsi, 429, jsonError("too many API requests in flight: retry shortly"));
+}
+
 bool isPost(lws* wsi) {
   return lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
 }
@@ -118,8 +123,7 @@ int RestApi::onRequest(lws* wsi, HttpExchange*& exchange, std::string_view path)
     if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0)
       return respondJson(wsi, 400,
                          jsonError("send a chunked body as a connection's first request"));
-    if (pending_.size() >= kMaxInFlight)
-      return respondJson(wsi, 429, jsonError("too many API requests in flight: retry shortly"));
+    if (pending_.size() >= kMaxInFlight) return respondBusy(wsi);
     delete exchange;
     exchange = new HttpExchange;
     exchange->id = nextId_++;
@@ -142,7 +146,7 @@ int RestApi::onRequest(lws* wsi, HttpExchange*& exchange, std::string_view path)
     // Each waiting answer may hold up to ~8 MB (limit=1000 long messages):
     // past the cap, callers back off instead of the process growing.
     stats_.refuse(common::Refusal::kConnectionLimit);
-    return respondJson(wsi, 429, jsonError("too many API requests in flight: retry shortly"));
+    return respondBusy(wsi);
   }
 
   delete exchange;
@@ -200,8 +204,7 @@ int RestApi::startPresence(lws* wsi, HttpExchange*& exchange, std::string_view r
   if (!isGet(wsi)) return respondJson(wsi, 405, jsonError("use GET"));
   if (!common::isValidRoomName(room))
     return respondJson(wsi, 400, jsonError("bad room name: use 1-64 of A-Z a-z 0-9 _ . -"));
-  if (pending_.size() >= kMaxInFlight)
-    return respondJson(wsi, 429, jsonError("too many API requests in flight: retry shortly"));
+  if (pending_.size() >= kMaxInFlight) return respondBusy(wsi);
   beginExchange(wsi, exchange, room);
   const bool sent = store_.present(
       exchange->room, [this, id = exchange->id](std::optional<std::vector<std::string>> users) {
@@ -219,11 +222,13 @@ int RestApi::startPresence(lws* wsi, HttpExchange*& exchange, std::string_view r
         body += "]\n";
         answerLater(id, 200, std::move(body));
       });
-  if (!sent) {
-    pending_.erase(exchange->id);
-    return respondJson(wsi, 503, jsonError("redis unavailable"));
-  }
-  return 0;
+  return answerWhenSent(wsi, exchange->id, sent);
+}
+
+int RestApi::answerWhenSent(lws* wsi, std::uint64_t id, bool sent) {
+  if (sent) return 0;  // answered from Redis' reply
+  pending_.erase(id);
+  return respondJson(wsi, 503, jsonError("redis unavailable"));
 }
 
 std::optional<int> RestApi::refuseOperator(lws* wsi) const {
@@ -251,8 +256,7 @@ int RestApi::startDelete(lws* wsi, HttpExchange*& exchange, std::string_view roo
     return respondJson(wsi, 400, jsonError("bad room name: use 1-64 of A-Z a-z 0-9 _ . -"));
   const auto id = parseNumber(idText, 1, kMaxId);
   if (!id) return respondJson(wsi, 400, jsonError("the message id must be a whole number >= 1"));
-  if (pending_.size() >= kMaxInFlight)
-    return respondJson(wsi, 429, jsonError("too many API requests in flight: retry shortly"));
+  if (pending_.size() >= kMaxInFlight) return respondBusy(wsi);
   beginExchange(wsi, exchange, room);
   const bool sent = store_.remove(
       exchange->room, *id, [this, id = exchange->id](MessageStore::DeleteResult result) {
@@ -265,19 +269,14 @@ int RestApi::startDelete(lws* wsi, HttpExchange*& exchange, std::string_view roo
             return answerLater(id, 503, jsonError("redis unavailable"));
         }
       });
-  if (!sent) {
-    pending_.erase(exchange->id);
-    return respondJson(wsi, 503, jsonError("redis unavailable"));
-  }
-  return 0;
+  return answerWhenSent(wsi, exchange->id, sent);
 }
 
 int RestApi::startRoomList(lws* wsi, HttpExchange*& exchange) {
   // Operator API (docs/protocol.md section 10): rooms where someone is present.
   if (const auto refused = refuseOperator(wsi)) return *refused;
   if (!isGet(wsi)) return respondJson(wsi, 405, jsonError("use GET"));
-  if (pending_.size() >= kMaxInFlight)
-    return respondJson(wsi, 429, jsonError("too many API requests in flight: retry shortly"));
+  if (pending_.size() >= kMaxInFlight) return respondBusy(wsi);
   beginExchange(wsi, exchange, {});
   const bool sent = store_.activeRooms(
       kMaxListedRooms,
@@ -294,11 +293,7 @@ int RestApi::startRoomList(lws* wsi, HttpExchange*& exchange) {
         body += "]\n";
         answerLater(id, 200, std::move(body));
       });
-  if (!sent) {
-    pending_.erase(exchange->id);
-    return respondJson(wsi, 503, jsonError("redis unavailable"));
-  }
-  return 0;
+  return answerWhenSent(wsi, exchange->id, sent);
 }
 
 int RestApi::startGet(lws* wsi, HttpExchange& exchange) {
@@ -338,11 +333,7 @@ int RestApi::startGet(lws* wsi, HttpExchange& exchange) {
         const std::uint64_t firstId = slice->length > 0 ? slice->lastId - slice->length + 1 : 0;
         answerLater(id, 200, std::move(body), std::to_string(firstId));
       });
-  if (!sent) {
-    pending_.erase(exchange.id);
-    return respondJson(wsi, 503, jsonError("redis unavailable"));
-  }
-  return 0;
+  return answerWhenSent(wsi, exchange.id, sent);
 }
 
 void RestApi::onBody(HttpExchange* exchange, const void* data, std::size_t len) {

@@ -84,6 +84,9 @@ class RestApi {
   int startRoomList(lws* wsi, HttpExchange*& exchange);
   // The answer refusing an operator call (API off, or no valid API key), if any.
   std::optional<int> refuseOperator(lws* wsi) const;
+  // What the HTTP callback returns once a Redis command for exchange `id` was
+  // (or could not be) sent: 0 to wait for the reply, or the 503 answer.
+  int answerWhenSent(lws* wsi, std::uint64_t id, bool sent);
   // A new exchange for `room` in the session's slot, waiting in pending_.
   void beginExchange(lws* wsi, HttpExchange*& exchange, std::string_view room);
   // GET /api/rooms/{room}/presence (operator API, Bearer API_KEY).
